@@ -1,0 +1,59 @@
+"""AutoEncoderTransformer: the plain undercomplete autoencoder."""
+
+from ._base import BaseAutoEncoder
+from ._docstrings import substitute
+
+
+@substitute()
+class AutoEncoderTransformer(BaseAutoEncoder):
+    """Nonlinear dimensionality reduction with an undercomplete autoencoder.
+
+    An encoder network maps each row to a code of ``n_components`` values
+    and a decoder maps the code back; both are trained together to minimise
+    the reconstruction loss, by default the mean squared error
+
+    .. math:: L = \\frac{1}{n d} \\sum_i \\lVert x_i - g(f(x_i)) \\rVert^2 .
+
+    With no hidden layers and the identity activation this is a linear
+    autoencoder, which spans the same subspace as PCA; hidden layers let it
+    follow curved manifolds that PCA cannot. Use it where you would use
+    :class:`~sklearn.decomposition.PCA`: in a Pipeline, searched with
+    GridSearchCV, feeding a classifier.
+
+    Training runs on skorch (``net_``) with whole-tensor minibatches; the
+    output dtype follows the input (float32 or float64; other input is
+    computed as float32).
+
+    Read more in the :ref:`User Guide <autoencoder>`.
+
+    Parameters
+    ----------
+    %(shared_parameters)s
+
+    Attributes
+    ----------
+    %(shared_attributes)s
+
+    See Also
+    --------
+    sklearn.decomposition.PCA : Linear dimensionality reduction.
+    sklearn.decomposition.KernelPCA : Nonlinear reduction with kernels.
+    sklearn.neural_network.MLPRegressor : Multi-layer perceptron regressor.
+
+    References
+    ----------
+    .. [1] G. E. Hinton and R. R. Salakhutdinov, "Reducing the
+       dimensionality of data with neural networks", Science 313, 2006.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoEncoderTransformer
+    >>> X = load_digits().data / 16
+    >>> ae = AutoEncoderTransformer(n_components=8, max_iter=20, random_state=0)
+    >>> codes = ae.fit_transform(X)
+    >>> codes.shape
+    (1797, 8)
+    >>> ae.inverse_transform(codes).shape
+    (1797, 64)
+    """

@@ -1,0 +1,165 @@
+"""Parameter and attribute documentation shared by every autoencoder.
+
+Written once and substituted into each class docstring with
+:func:`substitute`, as imbalanced-learn does, so the estimators cannot drift
+apart in what they say about the same parameter.
+"""
+
+_SHARED_PARAMETERS = """\
+n_components : int or float, default=2
+    Size of the bottleneck (the code). An int >= 1 fixes it. A float in
+    (0, 1) asks for the smallest bottleneck whose reconstruction R² on a
+    held-out ``validation_fraction`` of the training data reaches that
+    fraction, like ``PCA(n_components=0.95)``; the size chosen is stored in
+    ``n_components_``.
+
+hidden_layer_sizes : array-like of int, default=(128,)
+    Encoder widths, outermost first; the decoder mirrors them. For "conv"
+    they are channel counts, for recurrent and transformer architectures
+    hidden sizes. ``()`` gives a linear autoencoder.
+
+architecture : {"mlp", "conv", "lstm", "gru", "transformer"} or callable, \
+default="mlp"
+    The network. A callable is called as
+    ``architecture(n_features, n_components, input_shape)`` and must return
+    a :class:`torch.nn.Module` with ``encode(x)`` and ``decode(z)`` methods
+    working on flat rows.
+
+input_shape : tuple of int, default=None
+    How one row of X is viewed: ``(C, H, W)`` for "conv", ``(T, F)`` for
+    sequence architectures. Rows stay flat in X. Its product must equal the
+    number of features.
+
+activation : {"relu", "tanh", "sigmoid", "gelu", "identity"}, default="relu"
+    Activation of the hidden layers.
+
+output_activation : {"identity", "sigmoid"}, default="identity"
+    Activation of the reconstruction; "sigmoid" suits data in [0, 1].
+
+loss : {"mse", "l1", "huber", "bce"}, default="mse"
+    Reconstruction loss, averaged over samples and features. "bce" needs
+    ``output_activation="sigmoid"`` and data in [0, 1].
+
+alpha : float, default=0.0
+    L2 weight decay, passed to the optimizer as ``weight_decay``.
+
+optimizer : {"adam", "adamw", "sgd"}, default="adam"
+    The optimizer; "sgd" uses Nesterov momentum 0.9 as MLPRegressor does.
+
+learning_rate_init : float, default=1e-3
+    The optimizer's learning rate.
+
+batch_size : int or "auto", default="auto"
+    Rows per minibatch; "auto" is ``min(200, n_samples)``.
+
+max_iter : int, default=200
+    Maximum number of epochs.
+
+tol : float, default=1e-4
+    Minimum improvement of the monitored loss (training loss, or the
+    validation score with early stopping) that resets the patience counter.
+
+n_iter_no_change : int, default=10
+    Epochs without an improvement of at least ``tol`` after which training
+    stops as converged.
+
+early_stopping : bool, default=False
+    Hold out ``validation_fraction`` of the training data, monitor its
+    score (minus the mean squared reconstruction error) and restore the
+    weights of the best epoch at the end.
+
+validation_fraction : float, default=0.1
+    Held-out fraction for early stopping and for a float ``n_components``.
+
+shuffle : bool, default=True
+    Shuffle the rows at every epoch.
+
+random_state : int, RandomState instance or None, default=None
+    Seeds weight initialisation, shuffling, the validation split and any
+    training noise. An int gives bitwise-identical results on the same
+    machine and device. Torch's global random state is left untouched.
+
+device : str, default="auto"
+    "auto" picks CUDA when available and the CPU otherwise; any torch
+    device string ("cpu", "cuda", "cuda:1", "mps") is accepted. An
+    unavailable device raises ValueError in ``fit``.
+
+verbose : int, default=0
+    0 is silent; 1 prints a table per epoch (epoch, train loss, valid loss,
+    seconds) and shows a progress bar.
+
+warm_start : bool, default=False
+    Reuse the weights of the previous fit as the starting point.
+
+callbacks : list of skorch callbacks or None, default=None
+    Extra :mod:`skorch.callbacks` (e.g. ``LRScheduler``, ``Checkpoint``)
+    added to the training loop, as callbacks or ``(name, callback)`` pairs.
+    They are copied at ``fit``; the trained copies live in
+    ``net_.callbacks_``."""
+
+_SHARED_ATTRIBUTES = """\
+n_components_ : int
+    Size of the bottleneck actually used.
+
+n_features_in_ : int
+    Number of features seen during :term:`fit`.
+
+feature_names_in_ : ndarray of shape (`n_features_in_`,)
+    Names of features seen during :term:`fit`. Defined only when `X`
+    has feature names that are all strings.
+
+n_iter_ : int
+    Number of epochs run, over all calls to ``fit`` (with ``warm_start``)
+    and ``partial_fit``.
+
+loss_curve_ : list of float
+    Mean training loss of each epoch.
+
+validation_scores_ : list of float or None
+    Score (minus the mean squared reconstruction error) on the held-out
+    split at each epoch. Only available if ``early_stopping=True``,
+    otherwise None.
+
+best_validation_score_ : float or None
+    Best of ``validation_scores_``; its weights are the ones kept. Only
+    available if ``early_stopping=True``, otherwise None.
+
+module_ : torch.nn.Module
+    The trained network, with ``encode(x)`` and ``decode(z)``.
+
+encoder_ : torch.nn.Module
+    The encoding half of ``module_``.
+
+decoder_ : torch.nn.Module
+    The decoding half of ``module_``.
+
+net_ : skorch.NeuralNet
+    The skorch net that trained ``module_``; its ``history`` holds every
+    epoch.
+
+device_ : torch.device
+    The device the weights live on."""
+
+SHARED_DOCS = {
+    "shared_parameters": _SHARED_PARAMETERS,
+    "shared_attributes": _SHARED_ATTRIBUTES,
+}
+
+
+def _indent(text, spaces):
+    pad = " " * spaces
+    return "\n".join(pad + line if line else line for line in text.splitlines())
+
+
+def substitute(**extra):
+    """Class decorator filling ``%(name)s`` slots of the docstring.
+
+    The shared texts are re-indented to the class docstring's four spaces.
+    """
+    docs = {key: _indent(text, 4) for key, text in {**SHARED_DOCS, **extra}.items()}
+
+    def decorate(cls):
+        cls.__doc__ = cls.__doc__ % {k: v.lstrip() for k, v in docs.items()}
+        return cls
+
+    return decorate

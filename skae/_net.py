@@ -1,0 +1,210 @@
+"""The private skorch net that trains every skae autoencoder.
+
+It knows no estimator class: the estimator hands it a module, a criterion and
+three small picklable callables (forward, penalty, corruption). Data is fed as
+whole-tensor batches (SPEC §6): per-row Dataset indexing and collation cost
+more than the model itself on small networks.
+"""
+
+import math
+import warnings
+
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+
+
+def autoencode(module, x, training):
+    """Default forward: the reconstruction and the code of ``x``."""
+    z = module.encode(x)
+    return module.decode(z), z
+
+
+class ArrayDataset(torch.utils.data.Dataset):
+    """Rows of a tensor (or CSR matrix) with an optional separate target.
+
+    ``indices`` selects a subset of rows without copying the data, so that a
+    validation split costs no memory. Batches are gathered whole by
+    :meth:`batch`; ``__getitem__`` exists only for skorch's generic code paths.
+
+    Parameters
+    ----------
+    X : torch.Tensor or scipy.sparse.csr_matrix of shape (n_samples, n_features)
+        The inputs.
+    target : torch.Tensor, csr_matrix or None
+        What the module should reconstruct; ``None`` means ``X`` itself.
+    indices : ndarray of int or None
+        The rows of ``X`` that form this dataset; ``None`` means all of them.
+    dtype, device : torch.dtype, torch.device
+        Batches are returned with this dtype on this device.
+    """
+
+    def __init__(self, X, target=None, indices=None, *, dtype, device):
+        self.X = X
+        self.target = target
+        self.indices = None if indices is None else torch.as_tensor(indices)
+        self.dtype = dtype
+        self.device = torch.device(device)
+
+    def __len__(self):
+        return self.X.shape[0] if self.indices is None else len(self.indices)
+
+    def __getitem__(self, i):
+        Xb, target = self.batch(torch.as_tensor([i]))
+        return Xb[0], target[0]
+
+    def _rows(self, data, rows):
+        if isinstance(rows, slice):
+            block = data[rows]
+        elif isinstance(data, torch.Tensor):
+            block = data[rows.to(data.device)]
+        else:
+            block = data[rows.numpy()]
+        if not isinstance(block, torch.Tensor):  # sparse rows, densified per batch
+            block = torch.from_numpy(block.toarray())
+        return block.to(self.device, self.dtype, non_blocking=True)
+
+    def batch(self, positions):
+        """Return ``(inputs, target)`` for the given positions (slice or tensor)."""
+        if self.indices is not None:
+            positions = self.indices[positions]
+        Xb = self._rows(self.X, positions)
+        target = Xb if self.target is None else self._rows(self.target, positions)
+        return Xb, target
+
+
+class TensorBatches:
+    """skorch iterator over an :class:`ArrayDataset` that slices whole batches.
+
+    Parameters
+    ----------
+    dataset : ArrayDataset
+        The data to iterate over.
+    batch_size : int
+        Rows per batch; the last batch may be smaller.
+    shuffle : bool, default=False
+        Draw a fresh permutation (from torch's global RNG, which the estimator
+        seeds inside ``torch.random.fork_rng``) at every pass.
+    """
+
+    def __init__(self, dataset, batch_size, shuffle=False):
+        self.dataset = dataset
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+
+    def __len__(self):
+        return math.ceil(len(self.dataset) / self.batch_size)
+
+    def __iter__(self):
+        n, size = len(self.dataset), self.batch_size
+        order = torch.randperm(n) if self.shuffle else None
+        for start in range(0, n, size):
+            stop = min(start + size, n)
+            positions = slice(start, stop) if order is None else order[start:stop]
+            yield self.dataset.batch(positions)
+
+
+class FiniteLoss(Callback):
+    """Stop training with a ValueError as soon as a batch loss is NaN or inf."""
+
+    def on_batch_end(self, net, batch=None, training=False, loss=None, **kwargs):
+        if training and loss is not None and not math.isfinite(loss.item()):
+            raise ValueError(
+                "Training diverged: the loss became "
+                f"{loss.item()} in epoch {len(net.history)}. Scale the data "
+                "(e.g. with StandardScaler) or lower learning_rate_init."
+            )
+
+
+class AutoEncoderNet(NeuralNet):
+    """NeuralNet whose loss is reconstruction + an optional penalty.
+
+    Parameters
+    ----------
+    forward_fn : callable, default=autoencode
+        ``forward_fn(module, x, training) -> (reconstruction, code)``.
+    penalty : callable or None, default=None
+        ``penalty(module, x, code) -> scalar tensor`` added to the loss.
+    corruption : callable or None, default=None
+        ``corruption(x) -> x_noisy`` applied to each training batch; the
+        target stays clean.
+    **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    """
+
+    def __init__(
+        self, *args, forward_fn=autoencode, penalty=None, corruption=None, **kwargs
+    ):
+        super().__init__(*args, **kwargs)
+        self.forward_fn = forward_fn
+        self.penalty = penalty
+        self.corruption = corruption
+
+    def get_default_callbacks(self):
+        # PrintLog last so that it sees every score of the epoch.
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("valid_score", PassthroughScoring(name="valid_score", lower_is_better=False)),
+            ("finite_loss", FiniteLoss()),
+        ]
+
+    def initialize_callbacks(self):
+        super().initialize_callbacks()
+        # The table goes after user callbacks, as skorch's own PrintLog would.
+        if self.verbose:
+            self.callbacks_.append(("print_log", PrintLog().initialize()))
+        return self
+
+    def infer(self, x, **fit_params):
+        return self.forward_fn(self.module_, x, self.module_.training)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        reconstruction, code = y_pred
+        loss = self.criterion_(reconstruction, y_true)
+        if self.penalty is not None:
+            loss = loss + self.penalty(self.module_, X, code)
+        return loss
+
+    def train_step_single(self, batch, **fit_params):
+        self._set_training(True)
+        Xi, yi = batch
+        if self.corruption is not None:
+            Xi = self.corruption(Xi)
+        y_pred = self.infer(Xi)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        step = super().validation_step(batch, **fit_params)
+        # The score that score() reports: minus the mean squared error.
+        error = torch.mean((step["y_pred"][0] - batch[1]) ** 2)
+        self.history.record_batch("valid_score", -error.item())
+        return step
+
+
+def check_finite_output(values, what):
+    """Raise ValueError if a model output holds NaN or inf."""
+    if not torch.isfinite(values).all():
+        raise ValueError(
+            f"The model produced non-finite {what}: the input is probably too "
+            "large in magnitude for the model's dtype. Scale the data first."
+        )
+
+
+def batch_rows(n_rows, n_cols, budget=2**22):
+    """Inference batch size: as many rows as fit ``budget`` elements."""
+    return int(max(1, min(n_rows, budget // max(1, n_cols))))
+
+
+def as_tensor(X):
+    """A zero-copy tensor view of a dense array, read-only arrays included."""
+    if X.flags.writeable:
+        return torch.from_numpy(X)
+    # torch warns that it cannot protect read-only memory; skae never writes
+    # to its input, so the warning would only alarm users.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        return torch.from_numpy(X)

@@ -1,0 +1,73 @@
+"""Fully connected autoencoder."""
+
+from torch import nn
+
+from ._layers import make_activation
+
+
+class MLPAutoEncoder(nn.Module):
+    """Dense autoencoder whose decoder mirrors the encoder.
+
+    The encoder is ``n_features -> hidden_layer_sizes... -> n_components`` with
+    ``activation`` after every hidden layer and a linear code; the decoder runs
+    the same widths in reverse and ends with ``output_activation``.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input rows.
+    n_components : int
+        Width of the code.
+    hidden_layer_sizes : tuple of int, default=(128,)
+        Encoder widths, outermost first.
+    activation : str, default="relu"
+        Hidden activation, a key of :data:`skae.modules.ACTIVATIONS`.
+    output_activation : str, default="identity"
+        Activation applied to the reconstruction.
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_components,
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        output_activation="identity",
+    ):
+        super().__init__()
+        widths = [n_features, *hidden_layer_sizes]
+        encoder = []
+        for width_in, width_out in zip(widths[:-1], widths[1:]):
+            encoder += [nn.Linear(width_in, width_out), make_activation(activation)]
+        encoder.append(nn.Linear(widths[-1], n_components))
+
+        decoder = [nn.Linear(n_components, widths[-1])]
+        for width_in, width_out in zip(widths[:0:-1], widths[-2::-1]):
+            decoder += [make_activation(activation), nn.Linear(width_in, width_out)]
+        decoder.append(make_activation(output_activation))
+
+        self.encoder = nn.Sequential(*encoder)
+        self.decoder = nn.Sequential(*decoder)
+
+    @property
+    def code(self):
+        """The final linear layer of the encoder, which produces the code."""
+        return self.encoder[-1]
+
+    def features(self, x):
+        """Encoder features right before the code layer, (batch, d)."""
+        for layer in self.encoder[:-1]:
+            x = layer(x)
+        return x
+
+    def encode(self, x):
+        """Map rows of shape (batch, n_features) to codes (batch, n_components)."""
+        return self.encoder(x)
+
+    def decode(self, z):
+        """Map codes (batch, n_components) back to rows (batch, n_features)."""
+        return self.decoder(z)
+
+    def forward(self, x):
+        """Reconstruct ``x``."""
+        return self.decode(self.encode(x))

@@ -1,0 +1,23 @@
+"""scikit-learn's common estimator checks over every public estimator.
+
+Expected failures, if any, are listed here with their reason (none today).
+"""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skae import AutoEncoderTransformer
+
+# Fast parameters: the checks fit hundreds of times on tiny data.
+FAST = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0, device="cpu")
+
+ESTIMATORS = [AutoEncoderTransformer(**FAST)]
+
+EXPECTED_FAILED_CHECKS = {}
+
+
+@parametrize_with_checks(
+    ESTIMATORS,
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
