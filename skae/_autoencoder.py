@@ -6,13 +6,13 @@ from ._docstrings import substitute
 
 @substitute()
 class AutoEncoderTransformer(BaseAutoEncoder):
-    """Nonlinear dimensionality reduction with an undercomplete autoencoder.
+    r"""Nonlinear dimensionality reduction with an undercomplete autoencoder.
 
     An encoder network maps each row to a code of ``n_components`` values
     and a decoder maps the code back; both are trained together to minimise
-    the reconstruction loss, by default the mean squared error
+    the reconstruction loss, by default the squared error of each row
 
-    .. math:: L = \\frac{1}{n d} \\sum_i \\lVert x_i - g(f(x_i)) \\rVert^2 .
+    .. math:: L = \frac{1}{n} \sum_i \lVert x_i - g(f(x_i)) \rVert^2 .
 
     With no hidden layers and the identity activation this is a linear
     autoencoder, which spans the same subspace as PCA; hidden layers let it

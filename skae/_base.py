@@ -17,12 +17,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch.callbacks import EarlyStopping, ProgressBar
+from skorch.callbacks import ProgressBar
 from skorch.helper import predefined_split
 
 from ._net import (
     ArrayDataset,
     AutoEncoderNet,
+    PerSampleLoss,
+    StopOnPlateau,
     TensorBatches,
     as_tensor,
     autoencode,
@@ -58,7 +60,9 @@ def resolve_device(device):
     try:
         resolved = torch.device(device)
     except (RuntimeError, ValueError):
-        raise ValueError(f"device={device!r} is not a valid torch device string.") from None
+        raise ValueError(
+            f"device={device!r} is not a valid torch device string."
+        ) from None
     kind = resolved.type
     if kind == "cuda":
         available = torch.cuda.is_available() and (
@@ -90,7 +94,10 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             Interval(Integral, 1, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="neither"),
         ],
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "architecture": [StrOptions(_ARCHITECTURE_NAMES), callable],
         "input_shape": [tuple, None],
         "activation": [StrOptions(set(ACTIVATIONS))],
@@ -99,7 +106,10 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "alpha": [Interval(Real, 0, None, closed="left")],
         "optimizer": [StrOptions(set(_OPTIMIZERS))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -197,7 +207,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return None
 
     def _criterion(self):
-        return _LOSSES[self.loss]()
+        return PerSampleLoss(_LOSSES[self.loss])
 
     # --------------------------------------------------------------- checks
     def _hidden_layer_sizes(self):
@@ -246,16 +256,21 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 "architecture must return a torch.nn.Module with encode(x) and "
                 f"decode(z) methods; got {type(module).__name__}."
             )
-        probe = torch.zeros(2, n_features, dtype=dtype)
-        with torch.no_grad():
-            code = module.encode(probe)
-            reconstruction = module.decode(code)
-        for name, value, width in (
-            ("encode(x)", code, n_components),
-            ("decode(z)", reconstruction, n_features),
-        ):
+        value = torch.zeros(2, n_features, dtype=dtype)
+        for name, width in (("encode(x)", n_components), ("decode(z)", n_features)):
+            try:
+                with torch.no_grad():
+                    value = getattr(module, name[:6])(value)
+            except Exception as exc:
+                raise ValueError(
+                    f"The architecture's {name} failed on a probe batch: {exc}"
+                ) from exc
             if not isinstance(value, torch.Tensor) or tuple(value.shape) != (2, width):
-                got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value)
+                got = (
+                    tuple(value.shape)
+                    if isinstance(value, torch.Tensor)
+                    else type(value)
+                )
                 raise ValueError(
                     f"The architecture's {name} must return shape (n_samples, "
                     f"{width}) for input of 2 rows; got {got}."
@@ -300,8 +315,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self.n_components, Integral
         ):
             raise ValueError(
-                "partial_fit needs an int n_components; a fraction is searched "
-                "by fit."
+                "partial_fit needs an int n_components; a fraction is searched by fit."
             )
         return self._fit(X, incremental=True)
 
@@ -366,7 +380,11 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         else:
             n_components = int(self.n_components)
             net, rng_state = self._train(
-                X, X_clean, n_components, device, seed,
+                X,
+                X_clean,
+                n_components,
+                device,
+                seed,
                 epochs=1 if incremental else self.max_iter,
                 validate=validate,
             )
@@ -389,7 +407,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         except BaseException:
             net.module_.load_state_dict(snapshot[0])
             net.optimizer_.load_state_dict(snapshot[1])
-            del net.history[snapshot[2]:]
+            del net.history[snapshot[2] :]
             raise
         self._set_fitted(net, rng_state, validate, warn=not incremental)
 
@@ -407,7 +425,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self.validation_scores_ = None
             self.best_validation_score_ = None
         stopping = dict(net.callbacks_)["stopping"]
-        if warn and stopping.misses_ < stopping.patience:
+        if warn and not stopping.stopped_:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                 "reached and the optimization hasn't converged yet.",
@@ -430,13 +448,12 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             callbacks = [
                 (
                     "stopping",
-                    EarlyStopping(
+                    StopOnPlateau(
                         monitor="valid_score" if validate else "train_loss",
                         lower_is_better=not validate,
                         patience=self.n_iter_no_change,
-                        threshold=self.tol,
-                        threshold_mode="abs",
-                        load_best=validate,
+                        tol=self.tol,
+                        keep_best=validate,
                     ),
                 ),
             ]
@@ -633,7 +650,10 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"columns (n_components_), got {Z.shape[1]}."
             )
         return self._map_batches(
-            lambda module, z: module.decode(z), Z, self.n_features_in_, "reconstructions"
+            lambda module, z: module.decode(z),
+            Z,
+            self.n_features_in_,
+            "reconstructions",
         )
 
     def reconstruct(self, X):
@@ -673,7 +693,9 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X = self._check_fitted_input(X)
 
         def neg_error(module, x):
-            return -torch.mean((module.decode(module.encode(x)) - x) ** 2, dim=1, keepdim=True)
+            return -torch.mean(
+                (module.decode(module.encode(x)) - x) ** 2, dim=1, keepdim=True
+            )
 
         return self._map_batches(neg_error, X, 1, "scores")[:, 0]
 
@@ -707,14 +729,18 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """The encoding half of ``module_``."""
         module = self.module_
         encoder = getattr(module, "encoder", None)
-        return encoder if isinstance(encoder, torch.nn.Module) else _Half(module, "encode")
+        return (
+            encoder if isinstance(encoder, torch.nn.Module) else _Half(module, "encode")
+        )
 
     @property
     def decoder_(self):
         """The decoding half of ``module_``."""
         module = self.module_
         decoder = getattr(module, "decoder", None)
-        return decoder if isinstance(decoder, torch.nn.Module) else _Half(module, "decode")
+        return (
+            decoder if isinstance(decoder, torch.nn.Module) else _Half(module, "decode")
+        )
 
     @property
     def device_(self):

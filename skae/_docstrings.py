@@ -37,8 +37,9 @@ output_activation : {"identity", "sigmoid"}, default="identity"
     Activation of the reconstruction; "sigmoid" suits data in [0, 1].
 
 loss : {"mse", "l1", "huber", "bce"}, default="mse"
-    Reconstruction loss, averaged over samples and features. "bce" needs
-    ``output_activation="sigmoid"`` and data in [0, 1].
+    Reconstruction loss, summed over features and averaged over samples
+    (a per-row loss, the scale every penalty is weighed against). "bce"
+    needs ``output_activation="sigmoid"`` and data in [0, 1].
 
 alpha : float, default=0.0
     L2 weight decay, passed to the optimizer as ``weight_decay``.
@@ -56,8 +57,9 @@ max_iter : int, default=200
     Maximum number of epochs.
 
 tol : float, default=1e-4
-    Minimum improvement of the monitored loss (training loss, or the
-    validation score with early stopping) that resets the patience counter.
+    Minimum improvement of the monitored quantity (the per-row training
+    loss, or the validation score with early stopping) that resets the
+    patience counter.
 
 n_iter_no_change : int, default=10
     Epochs without an improvement of at least ``tol`` after which training
@@ -113,7 +115,7 @@ n_iter_ : int
     and ``partial_fit``.
 
 loss_curve_ : list of float
-    Mean training loss of each epoch.
+    Training loss (per row, penalties included) of each epoch.
 
 validation_scores_ : list of float or None
     Score (minus the mean squared reconstruction error) on the held-out

@@ -6,6 +6,7 @@ whole-tensor batches (SPEC §6): per-row Dataset indexing and collation cost
 more than the model itself on small networks.
 """
 
+import copy
 import math
 import warnings
 
@@ -18,6 +19,28 @@ def autoencode(module, x, training):
     """Default forward: the reconstruction and the code of ``x``."""
     z = module.encode(x)
     return module.decode(z), z
+
+
+class PerSampleLoss(torch.nn.Module):
+    """An elementwise loss summed over features and averaged over rows.
+
+    Every skae objective lives on this per-row scale, so a penalty (or the
+    VAE's KL term) weighs the same against the reconstruction whatever the
+    number of features, and ``tol`` is compared with a per-row loss.
+
+    Parameters
+    ----------
+    loss : type
+        A torch loss class accepting ``reduction="sum"`` (``MSELoss``, ...).
+    """
+
+    def __init__(self, loss):
+        super().__init__()
+        self.loss = loss(reduction="sum")
+
+    def forward(self, prediction, target):
+        """Return the summed loss divided by the number of rows."""
+        return self.loss(prediction, target) / max(1, prediction.shape[0])
 
 
 class ArrayDataset(torch.utils.data.Dataset):
@@ -116,6 +139,61 @@ class FiniteLoss(Callback):
             )
 
 
+class StopOnPlateau(Callback):
+    """MLPRegressor's stopping rule, with its best-weights bookkeeping.
+
+    Training stops once the monitored value has failed to improve on the best
+    so far by at least ``tol`` for more than ``patience`` epochs in a row.
+    With ``keep_best`` the weights of the best epoch (any improvement counts,
+    as in scikit-learn) are restored at the end. skorch's ``EarlyStopping``
+    only remembers weights that beat the threshold, so it would keep a
+    different epoch than scikit-learn does.
+
+    Parameters
+    ----------
+    monitor : str
+        History key to watch, e.g. ``"train_loss"`` or ``"valid_score"``.
+    lower_is_better : bool
+        Direction of improvement.
+    patience : int
+        ``n_iter_no_change``.
+    tol : float
+        Minimum improvement that resets the patience counter.
+    keep_best : bool
+        Restore the best epoch's weights when training ends.
+    """
+
+    def __init__(self, monitor, lower_is_better, patience, tol, keep_best):
+        self.monitor = monitor
+        self.lower_is_better = lower_is_better
+        self.patience = patience
+        self.tol = tol
+        self.keep_best = keep_best
+
+    def on_train_begin(self, net, **kwargs):
+        self.best_ = -math.inf
+        self.misses_ = 0
+        self.stopped_ = False
+        self.best_weights_ = None
+
+    def on_epoch_end(self, net, **kwargs):
+        value = net.history[-1, self.monitor]
+        score = -value if self.lower_is_better else value
+        self.misses_ = self.misses_ + 1 if score < self.best_ + self.tol else 0
+        if score > self.best_:
+            self.best_ = score
+            if self.keep_best:
+                self.best_weights_ = copy.deepcopy(net.module_.state_dict())
+        if self.misses_ > self.patience:
+            self.stopped_ = True
+            raise KeyboardInterrupt  # skorch's own way to end fit_loop early
+
+    def on_train_end(self, net, **kwargs):
+        if self.best_weights_ is not None:
+            net.module_.load_state_dict(self.best_weights_)
+        self.best_weights_ = None  # not carried into pickles
+
+
 class AutoEncoderNet(NeuralNet):
     """NeuralNet whose loss is reconstruction + an optional penalty.
 
@@ -146,7 +224,10 @@ class AutoEncoderNet(NeuralNet):
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
-            ("valid_score", PassthroughScoring(name="valid_score", lower_is_better=False)),
+            (
+                "valid_score",
+                PassthroughScoring(name="valid_score", lower_is_better=False),
+            ),
             ("finite_loss", FiniteLoss()),
         ]
 
@@ -200,11 +281,13 @@ def batch_rows(n_rows, n_cols, budget=2**22):
 
 
 def as_tensor(X):
-    """A zero-copy tensor view of a dense array, read-only arrays included."""
+    """Return a zero-copy tensor view of a dense array, read-only ones included."""
     if X.flags.writeable:
         return torch.from_numpy(X)
     # torch warns that it cannot protect read-only memory; skae never writes
     # to its input, so the warning would only alarm users.
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        warnings.filterwarnings(
+            "ignore", message="The given NumPy array is not writable"
+        )
         return torch.from_numpy(X)

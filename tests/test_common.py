@@ -17,7 +17,9 @@ EXPECTED_FAILED_CHECKS = {}
 
 @parametrize_with_checks(
     ESTIMATORS,
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
+        type(est).__name__, {}
+    ),
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

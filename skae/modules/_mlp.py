@@ -37,12 +37,12 @@ class MLPAutoEncoder(nn.Module):
         super().__init__()
         widths = [n_features, *hidden_layer_sizes]
         encoder = []
-        for width_in, width_out in zip(widths[:-1], widths[1:]):
+        for width_in, width_out in zip(widths[:-1], widths[1:], strict=True):
             encoder += [nn.Linear(width_in, width_out), make_activation(activation)]
         encoder.append(nn.Linear(widths[-1], n_components))
 
         decoder = [nn.Linear(n_components, widths[-1])]
-        for width_in, width_out in zip(widths[:0:-1], widths[-2::-1]):
+        for width_in, width_out in zip(widths[:0:-1], widths[-2::-1], strict=True):
             decoder += [make_activation(activation), nn.Linear(width_in, width_out)]
         decoder.append(make_activation(output_activation))
 
@@ -55,7 +55,7 @@ class MLPAutoEncoder(nn.Module):
         return self.encoder[-1]
 
     def features(self, x):
-        """Encoder features right before the code layer, (batch, d)."""
+        """Return the encoder features right before the code layer, (batch, d)."""
         for layer in self.encoder[:-1]:
             x = layer(x)
         return x

@@ -1,0 +1,152 @@
+"""AutoEncoderTransformer: quality against its baselines, and scikit-learn tooling."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA, KernelPCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from skorch.callbacks import Callback
+
+from skae import AutoEncoderTransformer
+
+
+def mse(a, b):
+    return float(np.mean((a - b) ** 2))
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.model_selection import train_test_split
+
+    data = load_digits()
+    X = (data.data / 16).astype(np.float32)
+    return train_test_split(X, data.target, test_size=0.25, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def kernel_pca_mse(digits):
+    """Best held-out MSE of an RBF KernelPCA over a grid (tuned on the test set)."""
+    X_train, X_test, _, _ = digits
+    best = {}
+    for k in (4, 8):
+        errors = []
+        for gamma in (0.05, 0.1, 0.2):  # the best lies inside this grid
+            for alpha in (1e-4, 1e-3, 1e-2):
+                kpca = KernelPCA(
+                    k,
+                    kernel="rbf",
+                    gamma=gamma,
+                    alpha=alpha,
+                    fit_inverse_transform=True,
+                ).fit(X_train)
+                errors.append(
+                    mse(kpca.inverse_transform(kpca.transform(X_test)), X_test)
+                )
+        best[k] = min(errors)
+    return best
+
+
+@pytest.mark.parametrize("k", [4, 8])
+def test_digits_beats_pca_and_kernel_pca(digits, kernel_pca_mse, k):
+    X_train, X_test, y_train, y_test = digits
+    ae = AutoEncoderTransformer(n_components=k, max_iter=300, random_state=0).fit(
+        X_train
+    )
+    pca = PCA(k).fit(X_train)
+    ae_mse = mse(ae.reconstruct(X_test), X_test)
+    pca_mse = mse(pca.inverse_transform(pca.transform(X_test)), X_test)
+    assert ae_mse <= 0.65 * pca_mse
+    assert ae_mse < kernel_pca_mse[k]
+
+    def accuracy(codes_train, codes_test):
+        clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
+        return clf.fit(codes_train, y_train).score(codes_test, y_test)
+
+    assert accuracy(ae.transform(X_train), ae.transform(X_test)) >= accuracy(
+        pca.transform(X_train), pca.transform(X_test)
+    )
+
+
+def test_three_dimensional_manifold_in_forty_dimensions():
+    # A 3-D cube bent into 40 dimensions by a random two-layer tanh map:
+    # PCA(3) keeps 88% of the variance, an autoencoder nearly all of it.
+    rng = np.random.default_rng(0)
+    latent = rng.uniform(-1, 1, size=(3000, 3))
+    hidden = np.tanh(
+        latent @ (1.5 * rng.normal(size=(3, 16))) + 0.5 * rng.normal(size=16)
+    )
+    X = np.tanh(hidden @ (rng.normal(size=(16, 40)) / 2)).astype(np.float32)
+    X_train, X_test = X[:2400], X[2400:]
+    ae = AutoEncoderTransformer(n_components=3, random_state=0).fit(X_train)
+    pca = PCA(3).fit(X_train)
+    ae_mse = mse(ae.reconstruct(X_test), X_test)
+    pca_mse = mse(pca.inverse_transform(pca.transform(X_test)), X_test)
+    assert ae_mse <= 0.1 * pca_mse
+
+
+class ThreadRecorder(Callback):
+    def on_train_begin(self, net, **kwargs):
+        self.threads_ = torch.get_num_threads()
+
+
+def test_gridsearch_over_n_components_in_a_pipeline_with_two_jobs(digits):
+    X_train, X_test, y_train, y_test = digits
+    pipe = make_pipeline(
+        AutoEncoderTransformer(
+            max_iter=20, random_state=0, callbacks=[ThreadRecorder()]
+        ),
+        LogisticRegression(max_iter=500),
+    )
+    search = GridSearchCV(
+        pipe, {"autoencodertransformer__n_components": [2, 8]}, cv=2, n_jobs=2
+    ).fit(X_train, y_train)
+    assert search.best_params_ == {"autoencodertransformer__n_components": 8}
+    assert search.score(X_test, y_test) > 0.5
+
+    # Each of the 2 workers may use at most cores / 2 torch threads.
+    results = cross_validate(
+        pipe, X_train, y_train, cv=2, n_jobs=2, return_estimator=True
+    )
+    limit = max(1, (torch.get_num_threads()) // 2)
+    for fitted in results["estimator"]:
+        recorder = dict(fitted[0].net_.callbacks_)["ThreadRecorder"]
+        assert recorder.threads_ <= limit
+
+
+def test_gridsearch_without_a_scorer_uses_score(digits):
+    X_train = digits[0]
+    search = GridSearchCV(
+        AutoEncoderTransformer(max_iter=30, random_state=0),
+        {"n_components": [1, 8]},
+        cv=2,
+    ).fit(X_train)
+    assert search.best_params_ == {"n_components": 8}
+
+
+def test_column_transformer_and_cross_val_score(digits):
+    X_train, _, y_train, _ = digits
+    columns = ColumnTransformer(
+        [
+            (
+                "ae",
+                AutoEncoderTransformer(n_components=4, max_iter=10, random_state=0),
+                slice(0, 32),
+            ),
+            ("pass", "passthrough", slice(32, 64)),
+        ]
+    )
+    out = columns.fit_transform(X_train)
+    assert out.shape == (len(X_train), 4 + 32)
+    assert list(columns.get_feature_names_out()[:2]) == [
+        "ae__autoencodertransformer0",
+        "ae__autoencodertransformer1",
+    ]
+    scores = cross_val_score(
+        make_pipeline(columns, LogisticRegression(max_iter=500)), X_train, y_train, cv=3
+    )
+    assert scores.mean() > 0.5
