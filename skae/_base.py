@@ -199,7 +199,10 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return autoencode
 
     def _penalty(self, X):
-        """``penalty(module, x, code) -> scalar`` added to the loss, or None."""
+        """``penalty(module, x, code) -> scalar`` added to the loss, or None.
+
+        ``X`` is the training data, or None when a saved model is rebuilt.
+        """
         return None
 
     def _corruption(self, X):
@@ -434,53 +437,17 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _train(self, X, X_clean, n_components, device, seed, *, epochs, validate):
         """Build a new net on ``n_components`` and train it ``epochs`` epochs."""
-        n_samples, n_features = X.shape
-        dtype = getattr(torch, X.dtype.name)
         rng_devices = [device] if device.type == "cuda" else []
         with torch.random.fork_rng(devices=rng_devices):
             torch.manual_seed(seed)
-            module = self._build_module(n_features, n_components).to(dtype)
-            self._validate_module(module, n_features, n_components, dtype)
-            optimizer, optimizer_kwargs = _OPTIMIZERS[self.optimizer]
-            batch_size = (
-                min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+            net = self._make_net(
+                X.shape,
+                n_components,
+                getattr(torch, X.dtype.name),
+                device,
+                validate=validate,
+                X=X,
             )
-            callbacks = [
-                (
-                    "stopping",
-                    StopOnPlateau(
-                        monitor="valid_score" if validate else "train_loss",
-                        lower_is_better=not validate,
-                        patience=self.n_iter_no_change,
-                        tol=self.tol,
-                        keep_best=validate,
-                    ),
-                ),
-            ]
-            if self.verbose:
-                callbacks.append(("progress", ProgressBar()))
-            callbacks += copy.deepcopy(self.callbacks or [])
-            net = AutoEncoderNet(
-                module=module,
-                criterion=self._criterion(),
-                optimizer=optimizer,
-                lr=self.learning_rate_init,
-                optimizer__weight_decay=self.alpha,
-                **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
-                batch_size=min(batch_size, n_samples),
-                iterator_train=TensorBatches,
-                iterator_train__shuffle=self.shuffle,
-                iterator_valid=TensorBatches,
-                iterator_valid__batch_size=batch_rows(n_samples, n_features),
-                train_split=None,
-                callbacks=callbacks,
-                forward_fn=self._forward_fn(),
-                penalty=self._penalty(X),
-                corruption=self._corruption(X),
-                device=device,
-                verbose=self.verbose,
-            )
-            net.initialize()
             rng_state = torch.random.get_rng_state()
             if device.type == "cuda":
                 rng_state = (rng_state, torch.cuda.get_rng_state(device))
@@ -488,6 +455,57 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             net, X, X_clean, epochs, validate, rng_state, split_seed=seed
         )
         return net, rng_state
+
+    def _make_net(self, shape, n_components, dtype, device, *, validate, X=None):
+        """Build and initialize the skorch net around a new module.
+
+        ``X`` (the training data) lets the penalty and corruption hooks read
+        statistics such as column ranges; it is None when a saved model is
+        rebuilt for inference.
+        """
+        n_samples, n_features = shape
+        module = self._build_module(n_features, n_components).to(dtype)
+        self._validate_module(module, n_features, n_components, dtype)
+        optimizer, optimizer_kwargs = _OPTIMIZERS[self.optimizer]
+        batch_size = (
+            min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        )
+        callbacks = [
+            (
+                "stopping",
+                StopOnPlateau(
+                    monitor="valid_score" if validate else "train_loss",
+                    lower_is_better=not validate,
+                    patience=self.n_iter_no_change,
+                    tol=self.tol,
+                    keep_best=validate,
+                ),
+            ),
+        ]
+        if self.verbose:
+            callbacks.append(("progress", ProgressBar()))
+        callbacks += copy.deepcopy(self.callbacks or [])
+        net = AutoEncoderNet(
+            module=module,
+            criterion=self._criterion(),
+            optimizer=optimizer,
+            lr=self.learning_rate_init,
+            optimizer__weight_decay=self.alpha,
+            **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
+            batch_size=min(batch_size, n_samples),
+            iterator_train=TensorBatches,
+            iterator_train__shuffle=self.shuffle,
+            iterator_valid=TensorBatches,
+            iterator_valid__batch_size=batch_rows(n_samples, n_features),
+            train_split=None,
+            callbacks=callbacks,
+            forward_fn=self._forward_fn(),
+            penalty=self._penalty(X),
+            corruption=None if X is None else self._corruption(X),
+            device=device,
+            verbose=self.verbose,
+        )
+        return net.initialize()
 
     def _run_epochs(self, net, X, X_clean, epochs, validate, rng_state, split_seed=0):
         """Train ``net`` for ``epochs`` epochs from the given torch RNG state."""

@@ -60,13 +60,19 @@ class ArrayDataset(torch.utils.data.Dataset):
         The rows of ``X`` that form this dataset; ``None`` means all of them.
     dtype, device : torch.dtype, torch.device
         Batches are returned with this dtype on this device.
+    target_dtype : torch.dtype or None, default=None
+        Dtype of the target batches (e.g. ``torch.int64`` for class labels);
+        None means ``dtype``.
     """
 
-    def __init__(self, X, target=None, indices=None, *, dtype, device):
+    def __init__(
+        self, X, target=None, indices=None, *, dtype, device, target_dtype=None
+    ):
         self.X = X
         self.target = target
         self.indices = None if indices is None else torch.as_tensor(indices)
         self.dtype = dtype
+        self.target_dtype = dtype if target_dtype is None else target_dtype
         self.device = torch.device(device)
 
     def __len__(self):
@@ -76,7 +82,7 @@ class ArrayDataset(torch.utils.data.Dataset):
         Xb, target = self.batch(torch.as_tensor([i]))
         return Xb[0], target[0]
 
-    def _rows(self, data, rows):
+    def _rows(self, data, rows, dtype):
         if isinstance(rows, slice):
             block = data[rows]
         elif isinstance(data, torch.Tensor):
@@ -85,15 +91,16 @@ class ArrayDataset(torch.utils.data.Dataset):
             block = data[rows.numpy()]
         if not isinstance(block, torch.Tensor):  # sparse rows, densified per batch
             block = torch.from_numpy(block.toarray())
-        return block.to(self.device, self.dtype, non_blocking=True)
+        return block.to(self.device, dtype, non_blocking=True)
 
     def batch(self, positions):
         """Return ``(inputs, target)`` for the given positions (slice or tensor)."""
         if self.indices is not None:
             positions = self.indices[positions]
-        Xb = self._rows(self.X, positions)
-        target = Xb if self.target is None else self._rows(self.target, positions)
-        return Xb, target
+        Xb = self._rows(self.X, positions, self.dtype)
+        if self.target is None:
+            return Xb, Xb
+        return Xb, self._rows(self.target, positions, self.target_dtype)
 
 
 class TensorBatches:
