@@ -1,6 +1,7 @@
 """BaseAutoEncoder: the shared parameters, training and inference of skae."""
 
 import copy
+import functools
 import warnings
 from numbers import Integral, Real
 
@@ -31,7 +32,14 @@ from ._net import (
     batch_rows,
     check_finite_output,
 )
-from .modules import ACTIVATIONS, MLPAutoEncoder
+from .modules import (
+    ACTIVATIONS,
+    ConvAutoEncoder,
+    MLPAutoEncoder,
+    RecurrentAutoEncoder,
+    TransformerAutoEncoder,
+    check_input_shape,
+)
 
 _LOSSES = {
     "mse": torch.nn.MSELoss,
@@ -47,10 +55,20 @@ _OPTIMIZERS = {
 }
 
 # Built-in architectures: name -> module class taking the shared keywords.
-# Architectures needing `input_shape` register it in _SHAPED_ARCHITECTURES.
-ARCHITECTURES = {"mlp": MLPAutoEncoder}
-_SHAPED_ARCHITECTURES = {}
-_ARCHITECTURE_NAMES = {"mlp", "conv", "lstm", "gru", "transformer"}
+ARCHITECTURES = {
+    "mlp": MLPAutoEncoder,
+    "conv": ConvAutoEncoder,
+    "lstm": functools.partial(RecurrentAutoEncoder, cell="lstm"),
+    "gru": functools.partial(RecurrentAutoEncoder, cell="gru"),
+    "transformer": TransformerAutoEncoder,
+}
+# The architectures that view rows through `input_shape`, and its layout.
+_SHAPED_ARCHITECTURES = {
+    "conv": "(C, H, W)",
+    "lstm": "(T, F)",
+    "gru": "(T, F)",
+    "transformer": "(T, F)",
+}
 
 
 def resolve_device(device):
@@ -98,7 +116,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             "array-like",
             Interval(Integral, 1, None, closed="left"),
         ],
-        "architecture": [StrOptions(_ARCHITECTURE_NAMES), callable],
+        "architecture": [StrOptions(set(ARCHITECTURES)), callable],
         "input_shape": [tuple, None],
         "activation": [StrOptions(set(ACTIVATIONS))],
         "output_activation": [StrOptions({"identity", "sigmoid"})],
@@ -176,15 +194,17 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _build_module(self, n_features, n_components):
         """Return a new module with ``encode``/``decode`` for this estimator."""
         if callable(self.architecture):
-            return self.architecture(n_features, n_components, self.input_shape)
+            return self.architecture(
+                n_features, n_components, self._input_shape(n_features)
+            )
         if self.architecture not in ARCHITECTURES:
             raise ValueError(
                 f"architecture={self.architecture!r} is not available in this "
                 f"version of skae; available: {sorted(ARCHITECTURES)} or a callable."
             )
         kwargs = {}
-        if self.architecture in _SHAPED_ARCHITECTURES:
-            kwargs["input_shape"] = self.input_shape
+        if self.architecture in _SHAPED_ARCHITECTURES:  # a str here
+            kwargs["input_shape"] = self._input_shape(n_features)
         return ARCHITECTURES[self.architecture](
             n_features,
             n_components,
@@ -222,23 +242,32 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
         return sizes
 
-    def _check_input_shape(self, n_features):
+    def _input_shape(self, n_features):
+        """``input_shape`` with a ``-1`` entry inferred, validated against X.
+
+        As in :func:`numpy.reshape`, one entry may be -1: ``(1, 1, -1)``
+        views any row as a 1-pixel-high image, ``(-1, 1)`` as a sequence.
+        """
         shape = self.input_shape
-        shaped = self.architecture in _SHAPED_ARCHITECTURES
+        layout = None
+        if isinstance(self.architecture, str):
+            layout = _SHAPED_ARCHITECTURES.get(self.architecture)
         if shape is None:
-            if shaped:
+            if layout is not None:
+                check_input_shape(shape, n_features, layout)  # raises: required
+            return None
+        if layout is None:  # "mlp" and callables: any layout that fits a row
+            layout = "(" + ", ".join("d" * len(shape)) + ")"
+        shape = tuple(shape)
+        if shape.count(-1) == 1:
+            known = int(np.prod([s for s in shape if s != -1]))
+            if known < 1 or n_features % known:
                 raise ValueError(
-                    f"architecture={self.architecture!r} requires input_shape "
-                    f"({_SHAPED_ARCHITECTURES[self.architecture]}); got None."
+                    f"input_shape={shape} does not fit X: the -1 entry cannot be "
+                    f"inferred, as {n_features} features are not a multiple of {known}."
                 )
-            return
-        if not all(isinstance(s, Integral) and s >= 1 for s in shape) or (
-            int(np.prod(shape)) != n_features
-        ):
-            raise ValueError(
-                f"input_shape={shape} does not match X: its product must equal "
-                f"the number of features, {n_features}."
-            )
+            shape = tuple(n_features // known if s == -1 else s for s in shape)
+        return check_input_shape(shape, n_features, layout)
 
     def _check_loss(self, X):
         if self.loss != "bce":
@@ -368,7 +397,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _train_new(self, X, X_clean, device, incremental):
         n_samples, n_features = X.shape
-        self._check_input_shape(n_features)
+        self._input_shape(n_features)
         self._hidden_layer_sizes()
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         validate = self.early_stopping and not incremental

@@ -28,7 +28,8 @@ default="mlp"
 input_shape : tuple of int, default=None
     How one row of X is viewed: ``(C, H, W)`` for "conv", ``(T, F)`` for
     sequence architectures. Rows stay flat in X. Its product must equal the
-    number of features.
+    number of features; one entry may be -1 and is then inferred, as in
+    :func:`numpy.reshape` (``(1, 1, -1)`` fits any width).
 
 activation : {"relu", "tanh", "sigmoid", "gelu", "identity"}, default="relu"
     Activation of the hidden layers.

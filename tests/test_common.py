@@ -10,7 +10,13 @@ from skae import AutoEncoderTransformer
 # Fast parameters: the checks fit hundreds of times on tiny data.
 FAST = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0, device="cpu")
 
-ESTIMATORS = [AutoEncoderTransformer(**FAST)]
+# `input_shape` with a -1 entry fits every feature count the checks use.
+SHAPED = {"conv": (1, 1, -1), "lstm": (-1, 1), "gru": (-1, 1), "transformer": (-1, 1)}
+
+ESTIMATORS = [AutoEncoderTransformer(**FAST)] + [
+    AutoEncoderTransformer(architecture=name, input_shape=shape, **FAST)
+    for name, shape in SHAPED.items()
+]
 
 EXPECTED_FAILED_CHECKS = {}
 

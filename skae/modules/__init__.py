@@ -1,10 +1,25 @@
 """Pure PyTorch autoencoder modules: each has ``encode(x)`` and ``decode(z)``.
 
 Nothing here imports scikit-learn or skorch, so the modules can be used and
-tested as plain :class:`torch.nn.Module` objects.
+tested as plain :class:`torch.nn.Module` objects. Every module takes flat
+rows ``(batch, n_features)`` and views them through ``input_shape`` where it
+needs a shape; each exposes ``encoder``, ``decoder``, ``features(x)`` (the
+pooled features before the code layer) and ``code`` (that final linear
+layer), so a variational head can be attached to any of them.
 """
 
-from ._layers import ACTIVATIONS, make_activation
+from ._conv import ConvAutoEncoder
+from ._layers import ACTIVATIONS, check_input_shape, make_activation
 from ._mlp import MLPAutoEncoder
+from ._recurrent import RecurrentAutoEncoder
+from ._transformer import TransformerAutoEncoder
 
-__all__ = ["ACTIVATIONS", "MLPAutoEncoder", "make_activation"]
+__all__ = [
+    "ACTIVATIONS",
+    "ConvAutoEncoder",
+    "MLPAutoEncoder",
+    "RecurrentAutoEncoder",
+    "TransformerAutoEncoder",
+    "check_input_shape",
+    "make_activation",
+]
