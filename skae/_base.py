@@ -40,6 +40,7 @@ from .modules import (
     TransformerAutoEncoder,
     check_input_shape,
 )
+from .modules._layers import _Method
 
 _LOSSES = {
     "mse": torch.nn.MSELoss,
@@ -219,10 +220,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return autoencode
 
     def _penalty(self, X):
-        """``penalty(module, x, code) -> scalar`` added to the loss, or None.
-
-        ``X`` is the training data, or None when a saved model is rebuilt.
-        """
+        """``penalty(module, x, code) -> scalar`` added to the loss, or None."""
         return None
 
     def _corruption(self, X):
@@ -475,7 +473,6 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 getattr(torch, X.dtype.name),
                 device,
                 validate=validate,
-                X=X,
             )
             rng_state = torch.random.get_rng_state()
             if device.type == "cuda":
@@ -485,12 +482,11 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         )
         return net, rng_state
 
-    def _make_net(self, shape, n_components, dtype, device, *, validate, X=None):
+    def _make_net(self, shape, n_components, dtype, device, *, validate):
         """Build and initialize the skorch net around a new module.
 
-        ``X`` (the training data) lets the penalty and corruption hooks read
-        statistics such as column ranges; it is None when a saved model is
-        rebuilt for inference.
+        The penalty and corruption hooks are attached by :meth:`_run_epochs`,
+        as they may read statistics of the training data.
         """
         n_samples, n_features = shape
         module = self._build_module(n_features, n_components).to(dtype)
@@ -529,8 +525,6 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             train_split=None,
             callbacks=callbacks,
             forward_fn=self._forward_fn(),
-            penalty=self._penalty(X),
-            corruption=None if X is None else self._corruption(X),
             device=device,
             verbose=self.verbose,
         )
@@ -556,6 +550,10 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         dataset = ArrayDataset(data, target, train_rows, dtype=dtype, device=device)
         valid = ArrayDataset(data, target, valid_rows, dtype=dtype, device=device)
         net.train_split = predefined_split(valid) if validate else None
+        # Set per run, so set_params between warm starts takes effect. Given
+        # clean targets, X is already noisy: no corruption on top.
+        net.penalty = self._penalty(X)
+        net.corruption = None if X_clean is not None else self._corruption(X)
         net.max_epochs = epochs
         rng_devices = [device] if device.type == "cuda" else []
         try:
@@ -777,7 +775,9 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         module = self.module_
         encoder = getattr(module, "encoder", None)
         return (
-            encoder if isinstance(encoder, torch.nn.Module) else _Half(module, "encode")
+            encoder
+            if isinstance(encoder, torch.nn.Module)
+            else _Method(module, "encode")
         )
 
     @property
@@ -786,7 +786,9 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         module = self.module_
         decoder = getattr(module, "decoder", None)
         return (
-            decoder if isinstance(decoder, torch.nn.Module) else _Half(module, "decode")
+            decoder
+            if isinstance(decoder, torch.nn.Module)
+            else _Method(module, "decode")
         )
 
     @property
@@ -798,23 +800,20 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _n_features_out(self):
         return self.n_components_
 
+    def __setstate__(self, state):
+        # skorch maps a CUDA-fitted net_ to the CPU (with a DeviceWarning)
+        # where CUDA is missing; the RNG state then loses its CUDA half.
+        net = state.get("net_")
+        rng_state = state.get("_rng_state")
+        if isinstance(rng_state, tuple) and torch.device(net.device).type != "cuda":
+            state = {**state, "_rng_state": rng_state[0]}
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
-
-
-class _Half(torch.nn.Module):
-    """Exposes one method of an autoencoder (``encode``/``decode``) as a module."""
-
-    def __init__(self, module, method):
-        super().__init__()
-        self.module = module
-        self.method = method
-
-    def forward(self, x):
-        return getattr(self.module, self.method)(x)
 
 
 def _split_rows(n_samples, fraction, seed):

@@ -5,7 +5,13 @@ Expected failures, if any, are listed here with their reason (none today).
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skae import AutoEncoderTransformer
+from skae import (
+    AutoEncoderTransformer,
+    ContractiveAE,
+    DenoisingAE,
+    SparseAE,
+    VariationalAE,
+)
 
 # Fast parameters: the checks fit hundreds of times on tiny data.
 FAST = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0, device="cpu")
@@ -13,7 +19,15 @@ FAST = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0, device="cpu")
 # `input_shape` with a -1 entry fits every feature count the checks use.
 SHAPED = {"conv": (1, 1, -1), "lstm": (-1, 1), "gru": (-1, 1), "transformer": (-1, 1)}
 
-ESTIMATORS = [AutoEncoderTransformer(**FAST)] + [
+ESTIMATORS = [
+    AutoEncoderTransformer(**FAST),
+    SparseAE(**FAST),
+    SparseAE(sparsity="kl", **FAST),
+    ContractiveAE(**FAST),
+    DenoisingAE(**FAST),
+    DenoisingAE(noise="salt_and_pepper", **FAST),
+    VariationalAE(**FAST),
+] + [
     AutoEncoderTransformer(architecture=name, input_shape=shape, **FAST)
     for name, shape in SHAPED.items()
 ]

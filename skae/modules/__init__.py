@@ -9,17 +9,21 @@ layer), so a variational head can be attached to any of them.
 """
 
 from ._conv import ConvAutoEncoder
-from ._layers import ACTIVATIONS, check_input_shape, make_activation
+from ._layers import ACTIVATIONS, SigmoidCode, check_input_shape, make_activation
 from ._mlp import MLPAutoEncoder
 from ._recurrent import RecurrentAutoEncoder
 from ._transformer import TransformerAutoEncoder
+from ._variational import GaussianAutoEncoder, variational_forward
 
 __all__ = [
     "ACTIVATIONS",
     "ConvAutoEncoder",
+    "GaussianAutoEncoder",
     "MLPAutoEncoder",
     "RecurrentAutoEncoder",
+    "SigmoidCode",
     "TransformerAutoEncoder",
     "check_input_shape",
     "make_activation",
+    "variational_forward",
 ]

@@ -2,6 +2,7 @@
 
 import math
 
+import torch
 from torch import nn
 
 ACTIVATIONS = {
@@ -67,3 +68,55 @@ def check_input_shape(input_shape, n_features, layout):
             f"{math.prod(shape)} must equal n_features={n_features}."
         )
     return shape
+
+
+class SigmoidCode(nn.Module):
+    """Wrap an autoencoder module so that its code passes a sigmoid.
+
+    Used by the KL sparsity penalty, whose target activation is a
+    probability: ``encode(x) = sigmoid(base.encode(x))``.
+
+    Parameters
+    ----------
+    base : torch.nn.Module
+        A module with ``encode(x)`` and ``decode(z)``.
+    """
+
+    def __init__(self, base):
+        super().__init__()
+        self.base = base
+
+    @property
+    def encoder(self):
+        """The encoder half, sigmoid included (built on access, not registered)."""
+        return nn.Sequential(_Method(self.base, "encode"), nn.Sigmoid())
+
+    @property
+    def decoder(self):
+        """The decoder half."""
+        return _Method(self.base, "decode")
+
+    def encode(self, x):
+        """Map rows to codes in (0, 1)."""
+        return torch.sigmoid(self.base.encode(x))
+
+    def decode(self, z):
+        """Map codes back to rows."""
+        return self.base.decode(z)
+
+    def forward(self, x):
+        """Reconstruct ``x``."""
+        return self.decode(self.encode(x))
+
+
+class _Method(nn.Module):
+    """One method of a module (``encode`` or ``decode``) as a module."""
+
+    def __init__(self, module, method):
+        super().__init__()
+        self.module = module
+        self.method = method
+
+    def forward(self, x):
+        """Call the wrapped method."""
+        return getattr(self.module, self.method)(x)

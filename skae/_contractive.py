@@ -1,0 +1,124 @@
+"""ContractiveAE: an autoencoder whose encoder is insensitive to small changes."""
+
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval
+
+from ._base import BaseAutoEncoder
+from ._docstrings import substitute
+from ._penalties import ContractivePenalty
+
+
+@substitute()
+class ContractiveAE(BaseAutoEncoder):
+    r"""Contractive autoencoder: a penalty on the encoder's Jacobian.
+
+    The loss adds the squared Frobenius norm of the encoder's Jacobian,
+    per sample and averaged over the batch:
+
+    .. math:: L = L_{rec} + \lambda \, \frac{1}{n} \sum_i
+              \Big\lVert \frac{\partial f(x_i)}{\partial x_i} \Big\rVert_F^2 ,
+
+    with :math:`\lambda` = ``contraction_weight``. The Jacobian is exact for
+    every architecture (one reverse pass per code unit, so an epoch costs
+    roughly ``1 + 0.4 k`` plain epochs on a small MLP), not the closed form
+    that only holds for one sigmoid layer. The penalty makes the code locally
+    flat in every direction the data does not need, so codes are robust to
+    small perturbations of the input and follow the data manifold. Use it
+    when the codes must be stable under noise or small shifts.
+
+    Read more in the :ref:`User Guide <contractive>`.
+
+    Parameters
+    ----------
+    %(shared_parameters)s
+
+    contraction_weight : float, default=0.1
+        Weight :math:`\lambda` of the Jacobian penalty against the per-row
+        reconstruction loss.
+
+    Attributes
+    ----------
+    %(shared_attributes)s
+
+    See Also
+    --------
+    DenoisingAE : Robustness learned from corrupted inputs instead.
+    AutoEncoderTransformer : The plain autoencoder.
+
+    References
+    ----------
+    .. [1] S. Rifai, P. Vincent, X. Muller, X. Glorot and Y. Bengio,
+       "Contractive auto-encoders: explicit invariance during feature
+       extraction", ICML 2011.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import ContractiveAE
+    >>> X = load_digits().data / 16
+    >>> cae = ContractiveAE(n_components=8, max_iter=5, random_state=0).fit(X)
+    >>> cae.transform(X).shape
+    (1797, 8)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoEncoder._parameter_constraints,
+        "contraction_weight": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        contraction_weight=0.1,
+        hidden_layer_sizes=(128,),
+        architecture="mlp",
+        input_shape=None,
+        activation="relu",
+        output_activation="identity",
+        loss="mse",
+        alpha=0.0,
+        optimizer="adam",
+        learning_rate_init=1e-3,
+        batch_size="auto",
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        device="auto",
+        verbose=0,
+        warm_start=False,
+        callbacks=None,
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            architecture=architecture,
+            input_shape=input_shape,
+            activation=activation,
+            output_activation=output_activation,
+            loss=loss,
+            alpha=alpha,
+            optimizer=optimizer,
+            learning_rate_init=learning_rate_init,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            shuffle=shuffle,
+            random_state=random_state,
+            device=device,
+            verbose=verbose,
+            warm_start=warm_start,
+            callbacks=callbacks,
+        )
+        self.contraction_weight = contraction_weight
+
+    def _penalty(self, X):
+        return ContractivePenalty(self.contraction_weight)

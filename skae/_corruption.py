@@ -1,0 +1,251 @@
+"""Input corruptions for denoising autoencoders (pure PyTorch).
+
+Each corruption is a picklable callable ``corrupt(x) -> noisy copy of x``
+applied to every training batch. The noise is drawn afresh on every call from
+torch's global random number generator of ``x``'s device (so that a seeded
+:func:`torch.random.fork_rng` makes it reproducible), with ``x``'s dtype and
+device; ``x`` itself is never modified.
+
+Nothing here imports scikit-learn or skorch.
+"""
+
+import numbers
+
+import torch
+
+__all__ = [
+    "CORRUPTIONS",
+    "GaussianNoise",
+    "MaskingNoise",
+    "SaltAndPepperNoise",
+    "make_corruption",
+]
+
+
+def _check_probability(value, name):
+    if (
+        not isinstance(value, numbers.Real)
+        or isinstance(value, bool)
+        or not 0.0 <= value <= 1.0
+    ):
+        raise ValueError(f"{name} must be a probability in [0, 1]; got {value!r}.")
+    return float(value)
+
+
+class _Corruption:
+    """Shared repr for the corruption objects."""
+
+    _fields = ()
+
+    def __repr__(self):
+        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__name__}({args})"
+
+
+class GaussianNoise(_Corruption):
+    r"""Additive isotropic Gaussian noise.
+
+    .. math:: \tilde x = x + \sigma \varepsilon, \qquad
+        \varepsilon \sim \mathcal N(0, I)
+
+    Parameters
+    ----------
+    std : float
+        Standard deviation :math:`\sigma` of the noise, >= 0.
+
+    Raises
+    ------
+    ValueError
+        If ``std`` is negative or not a finite number.
+    """
+
+    _fields = ("std",)
+
+    def __init__(self, std):
+        if (
+            not isinstance(std, numbers.Real)
+            or isinstance(std, bool)
+            or not 0.0 <= std < float("inf")
+        ):
+            raise ValueError(f"std must be a finite number >= 0; got {std!r}.")
+        self.std = float(std)
+
+    def __call__(self, x):
+        """Return a noisy copy of ``x``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            A batch of rows, floating point.
+
+        Returns
+        -------
+        torch.Tensor
+            ``x + std * randn_like(x)``, same shape, dtype and device.
+        """
+        return x + self.std * torch.randn_like(x)
+
+
+class MaskingNoise(_Corruption):
+    r"""Masking noise: each entry is set to zero with probability ``p``.
+
+    .. math:: \tilde x_{il} = m_{il}\, x_{il}, \qquad
+        m_{il} \sim \mathrm{Bernoulli}(1 - p) \text{ independently}
+
+    Parameters
+    ----------
+    p : float
+        Probability, in [0, 1], that an entry is zeroed.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is not in [0, 1].
+    """
+
+    _fields = ("p",)
+
+    def __init__(self, p):
+        self.p = _check_probability(p, "p")
+
+    def __call__(self, x):
+        """Return a copy of ``x`` with entries zeroed at random.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            A batch of rows, floating point.
+
+        Returns
+        -------
+        torch.Tensor
+            Same shape, dtype and device as ``x``.
+        """
+        drop = torch.rand_like(x) < self.p
+        return torch.where(drop, torch.zeros((), dtype=x.dtype, device=x.device), x)
+
+
+class SaltAndPepperNoise(_Corruption):
+    r"""Salt-and-pepper noise: entries replaced by their column's min or max.
+
+    Each entry is replaced with probability ``p``; a replaced entry takes its
+    column's minimum or maximum with probability 1/2 each:
+
+    .. math::
+
+        \tilde x_{il} = \begin{cases}
+            \mathrm{low}_l & \text{with probability } p / 2 \\
+            \mathrm{high}_l & \text{with probability } p / 2 \\
+            x_{il} & \text{otherwise}
+        \end{cases}
+
+    Parameters
+    ----------
+    p : float
+        Probability, in [0, 1], that an entry is replaced.
+    low : array-like of shape (n_features,)
+        Per-column minimum, computed by the caller from the training data.
+    high : array-like of shape (n_features,)
+        Per-column maximum, computed by the caller from the training data.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is not in [0, 1], or ``low`` and ``high`` are not 1-D of the
+        same length.
+    """
+
+    _fields = ("p", "low", "high")
+
+    def __init__(self, p, low, high):
+        self.p = _check_probability(p, "p")
+        low = torch.as_tensor(low).detach().clone()
+        high = torch.as_tensor(high).detach().clone()
+        if low.ndim != 1 or high.shape != low.shape:
+            raise ValueError(
+                "low and high must be 1-D with one value per feature; got shapes "
+                f"{tuple(low.shape)} and {tuple(high.shape)}."
+            )
+        self.low = low
+        self.high = high
+
+    def __call__(self, x):
+        """Return a copy of ``x`` with salt-and-pepper noise.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            A batch of rows, floating point.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            Same dtype and device as ``x``.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` does not have ``len(low)`` columns.
+        """
+        if x.shape[-1] != self.low.shape[0]:
+            raise ValueError(
+                f"x has {x.shape[-1]} features but the salt-and-pepper bounds "
+                f"were computed for {self.low.shape[0]}."
+            )
+        low = self.low.to(device=x.device, dtype=x.dtype)
+        high = self.high.to(device=x.device, dtype=x.dtype)
+        # One uniform draw per entry: below p/2 -> low, in [p/2, p) -> high.
+        u = torch.rand_like(x)
+        half = self.p / 2.0
+        noisy = torch.where(u < half, low, x)
+        return torch.where((u >= half) & (u < self.p), high, noisy)
+
+
+CORRUPTIONS = ("gaussian", "masking", "salt_and_pepper")
+
+
+def make_corruption(kind, level, low=None, high=None):
+    """Build the corruption named ``kind``.
+
+    Parameters
+    ----------
+    kind : {"gaussian", "masking", "salt_and_pepper"}
+        ``"gaussian"``: :class:`GaussianNoise` with ``std=level``;
+        ``"masking"``: :class:`MaskingNoise` with ``p=level``;
+        ``"salt_and_pepper"``: :class:`SaltAndPepperNoise` with ``p=level``
+        and the column bounds ``low`` and ``high``.
+    level : float
+        The noise standard deviation or the corruption probability.
+    low : array-like of shape (n_features,), default=None
+        Per-column minimum; required for ``"salt_and_pepper"``.
+    high : array-like of shape (n_features,), default=None
+        Per-column maximum; required for ``"salt_and_pepper"``.
+
+    Returns
+    -------
+    callable
+        ``corrupt(x) -> noisy copy of x``.
+
+    Raises
+    ------
+    ValueError
+        If ``kind`` is unknown, ``level`` is invalid for it, or ``low`` /
+        ``high`` are missing for ``"salt_and_pepper"``.
+
+    Examples
+    --------
+    >>> from skae._corruption import make_corruption
+    >>> make_corruption("masking", 0.25)
+    MaskingNoise(p=0.25)
+    """
+    if kind == "gaussian":
+        return GaussianNoise(level)
+    if kind == "masking":
+        return MaskingNoise(level)
+    if kind == "salt_and_pepper":
+        if low is None or high is None:
+            raise ValueError(
+                "salt_and_pepper noise needs the per-column bounds low and high."
+            )
+        return SaltAndPepperNoise(level, low, high)
+    raise ValueError(f"Unknown noise {kind!r}; expected one of {list(CORRUPTIONS)}.")

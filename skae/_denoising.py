@@ -1,0 +1,191 @@
+"""DenoisingAE: an autoencoder trained to undo corruption."""
+
+from numbers import Real
+
+import scipy.sparse as sp
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseAutoEncoder
+from ._corruption import make_corruption
+from ._docstrings import substitute
+
+
+@substitute()
+class DenoisingAE(BaseAutoEncoder):
+    r"""Denoising autoencoder: reconstruct clean rows from corrupted ones.
+
+    Each training batch is corrupted afresh, :math:`\tilde x \sim
+    C(\tilde x \mid x)`, and the network learns to recover the clean row:
+
+    .. math:: L = \frac{1}{n} \sum_i \lVert x_i - g(f(\tilde x_i)) \rVert^2 .
+
+    ``noise="gaussian"`` adds :math:`\mathcal N(0, \sigma^2)` with
+    :math:`\sigma` = ``noise_level``; ``"masking"`` zeroes each entry with
+    probability ``noise_level``; ``"salt_and_pepper"`` sets each entry, with
+    probability ``noise_level``, to its column's minimum or maximum (half
+    each) in the training data. Undoing corruption forces the code to
+    capture the structure of the data rather than the identity map. Use it
+    to denoise, or for features robust to missing or noisy inputs.
+
+    With ``fit(X, X_clean=X_clean)`` the pairs are given: X is taken as
+    already noisy and no noise is added. ``transform`` and ``reconstruct``
+    never add noise.
+
+    Read more in the :ref:`User Guide <denoising>`.
+
+    Parameters
+    ----------
+    %(shared_parameters)s
+
+    noise : {"gaussian", "masking", "salt_and_pepper"}, default="gaussian"
+        The corruption applied to training batches.
+
+    noise_level : float, default=0.1
+        Standard deviation (gaussian) or corruption probability (masking,
+        salt and pepper; then at most 1).
+
+    Attributes
+    ----------
+    %(shared_attributes)s
+
+    See Also
+    --------
+    ContractiveAE : Robustness through an explicit Jacobian penalty.
+    AutoEncoderTransformer : The plain autoencoder.
+
+    References
+    ----------
+    .. [1] P. Vincent, H. Larochelle, Y. Bengio and P.-A. Manzagol,
+       "Extracting and composing robust features with denoising
+       autoencoders", ICML 2008.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import DenoisingAE
+    >>> X = load_digits().data / 16
+    >>> dae = DenoisingAE(n_components=16, noise_level=0.3, max_iter=10,
+    ...                   random_state=0).fit(X)
+    >>> noisy = X + np.random.default_rng(0).normal(scale=0.3, size=X.shape)
+    >>> dae.reconstruct(noisy).shape
+    (1797, 64)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoEncoder._parameter_constraints,
+        "noise": [StrOptions({"gaussian", "masking", "salt_and_pepper"})],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        noise="gaussian",
+        noise_level=0.1,
+        hidden_layer_sizes=(128,),
+        architecture="mlp",
+        input_shape=None,
+        activation="relu",
+        output_activation="identity",
+        loss="mse",
+        alpha=0.0,
+        optimizer="adam",
+        learning_rate_init=1e-3,
+        batch_size="auto",
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        device="auto",
+        verbose=0,
+        warm_start=False,
+        callbacks=None,
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            architecture=architecture,
+            input_shape=input_shape,
+            activation=activation,
+            output_activation=output_activation,
+            loss=loss,
+            alpha=alpha,
+            optimizer=optimizer,
+            learning_rate_init=learning_rate_init,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            shuffle=shuffle,
+            random_state=random_state,
+            device=device,
+            verbose=verbose,
+            warm_start=warm_start,
+            callbacks=callbacks,
+        )
+        self.noise = noise
+        self.noise_level = noise_level
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, *, X_clean=None):
+        """Train the autoencoder to reconstruct clean rows.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; taken as already noisy when ``X_clean`` is given.
+        y : None
+            Ignored; present for API consistency.
+        X_clean : {array-like, sparse matrix} of shape (n_samples, n_features), \
+                default=None
+            Clean targets paired row by row with X. When given, no noise is
+            added during training.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, X_clean, incremental=False)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None, *, X_clean=None):
+        """Train for one epoch over X, keeping the state of previous calls.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; taken as already noisy when ``X_clean`` is given.
+        y : None
+            Ignored; present for API consistency.
+        X_clean : {array-like, sparse matrix} of shape (n_samples, n_features), \
+                default=None
+            Clean targets paired row by row with X.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit(X, X_clean, incremental=True)
+
+    def _corruption(self, X):
+        if self.noise in ("masking", "salt_and_pepper") and self.noise_level > 1:
+            raise ValueError(
+                f"noise_level={self.noise_level} is a probability for "
+                f"noise={self.noise!r} and must be at most 1."
+            )
+        low = high = None
+        if self.noise == "salt_and_pepper":
+            low, high = X.min(axis=0), X.max(axis=0)
+            if sp.issparse(low):
+                low, high = low.toarray().ravel(), high.toarray().ravel()
+        return make_corruption(self.noise, self.noise_level, low, high)

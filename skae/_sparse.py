@@ -1,0 +1,145 @@
+"""SparseAE: an autoencoder whose codes are pushed towards zero."""
+
+from numbers import Real
+
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import BaseAutoEncoder
+from ._docstrings import substitute
+from ._penalties import KLSparsityPenalty, L1SparsityPenalty
+from .modules import SigmoidCode
+
+
+@substitute()
+class SparseAE(BaseAutoEncoder):
+    r"""Sparse autoencoder: few code units active per sample.
+
+    The loss adds a sparsity penalty on the codes :math:`z = f(x)` to the
+    per-row reconstruction loss:
+
+    * ``sparsity="l1"``: :math:`L = L_{rec} + \lambda \, \overline{|z|}`,
+      the mean absolute code activation over the batch and the units;
+    * ``sparsity="kl"``: the code passes a sigmoid and
+      :math:`L = L_{rec} + \lambda \sum_j \mathrm{KL}(\rho \,\|\, \hat\rho_j)`
+      with :math:`\hat\rho_j` unit :math:`j`'s mean activation over the batch
+      and :math:`\rho` = ``sparsity_target``,
+
+    where :math:`\lambda` is ``sparsity_weight``. The constraint stops an
+    (even overcomplete, ``n_components > n_features``) autoencoder from
+    copying its input: each sample must be explained by a few active units,
+    which tends to give parts-based, more interpretable features. Use it for
+    feature learning and when the codes feed a linear model; ``transform``
+    returns the (sigmoid, for "kl") activations.
+
+    Read more in the :ref:`User Guide <sparse>`.
+
+    Parameters
+    ----------
+    %(shared_parameters)s
+
+    sparsity : {"l1", "kl"}, default="l1"
+        The sparsity penalty.
+
+    sparsity_weight : float, default=1.0
+        Weight :math:`\lambda` of the penalty against the per-row
+        reconstruction loss.
+
+    sparsity_target : float, default=0.05
+        Target mean activation :math:`\rho` of each code unit, in (0, 1);
+        used by ``sparsity="kl"`` only.
+
+    Attributes
+    ----------
+    %(shared_attributes)s
+
+    See Also
+    --------
+    AutoEncoderTransformer : The plain autoencoder.
+    sklearn.decomposition.DictionaryLearning : Sparse coding, linear.
+
+    References
+    ----------
+    .. [1] A. Ng, "Sparse autoencoder", CS294A Lecture notes, 2011.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import SparseAE
+    >>> X = load_digits().data / 16
+    >>> sae = SparseAE(n_components=16, max_iter=10, random_state=0).fit(X)
+    >>> sae.transform(X).shape
+    (1797, 16)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoEncoder._parameter_constraints,
+        "sparsity": [StrOptions({"l1", "kl"})],
+        "sparsity_weight": [Interval(Real, 0, None, closed="left")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        sparsity="l1",
+        sparsity_weight=1.0,
+        sparsity_target=0.05,
+        hidden_layer_sizes=(128,),
+        architecture="mlp",
+        input_shape=None,
+        activation="relu",
+        output_activation="identity",
+        loss="mse",
+        alpha=0.0,
+        optimizer="adam",
+        learning_rate_init=1e-3,
+        batch_size="auto",
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=10,
+        early_stopping=False,
+        validation_fraction=0.1,
+        shuffle=True,
+        random_state=None,
+        device="auto",
+        verbose=0,
+        warm_start=False,
+        callbacks=None,
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            architecture=architecture,
+            input_shape=input_shape,
+            activation=activation,
+            output_activation=output_activation,
+            loss=loss,
+            alpha=alpha,
+            optimizer=optimizer,
+            learning_rate_init=learning_rate_init,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            shuffle=shuffle,
+            random_state=random_state,
+            device=device,
+            verbose=verbose,
+            warm_start=warm_start,
+            callbacks=callbacks,
+        )
+        self.sparsity = sparsity
+        self.sparsity_weight = sparsity_weight
+        self.sparsity_target = sparsity_target
+
+    def _build_module(self, n_features, n_components):
+        module = super()._build_module(n_features, n_components)
+        return SigmoidCode(module) if self.sparsity == "kl" else module
+
+    def _penalty(self, X):
+        if self.sparsity == "kl":
+            return KLSparsityPenalty(self.sparsity_weight, self.sparsity_target)
+        return L1SparsityPenalty(self.sparsity_weight)
