@@ -449,7 +449,12 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.n_iter_ = len(history)
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
         if validate:
-            self.validation_scores_ = [float(v) for v in history[:, "valid_score"]]
+            # Epochs of earlier warm-started fits may have had no validation.
+            self.validation_scores_ = [
+                float(epoch["valid_score"])
+                for epoch in history
+                if "valid_score" in epoch
+            ]
             self.best_validation_score_ = max(self.validation_scores_)
         else:
             self.validation_scores_ = None

@@ -419,3 +419,12 @@ def test_transform_is_thread_safe(fitted):
         results = list(pool.map(lambda _: fitted.transform(X), range(8)))
     for result in results:
         assert_array_equal(result, expected)
+
+
+def test_warm_start_can_switch_early_stopping_on():
+    X = make_data(n_samples=200)
+    ae = fast(warm_start=True, max_iter=3).fit(X)
+    ae.set_params(early_stopping=True)
+    ae.fit(X)
+    assert ae.n_iter_ == 6
+    assert len(ae.validation_scores_) == 3
