@@ -1,17 +1,21 @@
 """skae: scikit-learn estimators that learn nonlinear encodings with autoencoders."""
 
 from ._autoencoder import AutoEncoderTransformer
+from ._classifier import EncoderClassifier
 from ._contractive import ContractiveAE
 from ._denoising import DenoisingAE
+from ._outlier import AutoEncoderOutlierDetector
 from ._sparse import SparseAE
 from ._variational import VariationalAE
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AutoEncoderOutlierDetector",
     "AutoEncoderTransformer",
     "ContractiveAE",
     "DenoisingAE",
+    "EncoderClassifier",
     "SparseAE",
     "VariationalAE",
     "__version__",

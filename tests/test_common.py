@@ -6,9 +6,11 @@ Expected failures, if any, are listed here with their reason (none today).
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skae import (
+    AutoEncoderOutlierDetector,
     AutoEncoderTransformer,
     ContractiveAE,
     DenoisingAE,
+    EncoderClassifier,
     SparseAE,
     VariationalAE,
 )
@@ -27,6 +29,15 @@ ESTIMATORS = [
     DenoisingAE(**FAST),
     DenoisingAE(noise="salt_and_pepper", **FAST),
     VariationalAE(**FAST),
+    AutoEncoderOutlierDetector(AutoEncoderTransformer(**FAST)),
+    # A higher rate so sklearn's training-accuracy check passes in 10 epochs.
+    EncoderClassifier(
+        AutoEncoderTransformer(**FAST),
+        max_iter=10,
+        learning_rate_init=1e-2,
+        random_state=0,
+        device="cpu",
+    ),
 ] + [
     AutoEncoderTransformer(architecture=name, input_shape=shape, **FAST)
     for name, shape in SHAPED.items()
