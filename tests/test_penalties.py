@@ -81,8 +81,10 @@ class ConvEncoder(nn.Module):
     def __init__(self, k=3):
         super().__init__()
         self.body = nn.Sequential(
-            nn.Conv2d(2, 3, 3, stride=2, padding=1), nn.Tanh(),
-            nn.Conv2d(3, 2, 3, padding=1), nn.GELU(),
+            nn.Conv2d(2, 3, 3, stride=2, padding=1),
+            nn.Tanh(),
+            nn.Conv2d(3, 2, 3, padding=1),
+            nn.GELU(),
         )
         self.code = nn.Linear(2 * 2 * 2, k)
 
@@ -114,8 +116,13 @@ class TransformerEncoder(nn.Module):
         super().__init__()
         self.embed = nn.Linear(3, 8)
         layer = nn.TransformerEncoderLayer(
-            8, 2, dim_feedforward=16, dropout=0.0, batch_first=True,
-            norm_first=True, activation="gelu",
+            8,
+            2,
+            dim_feedforward=16,
+            dropout=0.0,
+            batch_first=True,
+            norm_first=True,
+            activation="gelu",
         )
         self.transformer = nn.TransformerEncoder(
             layer, 2, norm=nn.LayerNorm(8), enable_nested_tensor=False
@@ -140,9 +147,7 @@ def reference_jacobian_sq(encode, x, create_graph=False):
     """Per-sample squared Frobenius norms from the full batch Jacobian."""
     # The math attention kernel, the only one that can be differentiated twice.
     with sdpa_kernel([SDPBackend.MATH]):
-        jac = torch.autograd.functional.jacobian(
-            encode, x, create_graph=create_graph
-        )
+        jac = torch.autograd.functional.jacobian(encode, x, create_graph=create_graph)
     batch = x.shape[0]
     blocks = torch.stack([jac[i, :, i] for i in range(batch)])
     # Samples are independent: every off-diagonal block is zero.
@@ -404,7 +409,9 @@ CORRUPTION_OBJECTS = {
     "gaussian": lambda: GaussianNoise(0.3),
     "masking": lambda: MaskingNoise(0.3),
     "salt_and_pepper": lambda: SaltAndPepperNoise(
-        0.3, np.zeros(250), np.ones(250)  # float64 numpy bounds
+        0.3,
+        np.zeros(250),
+        np.ones(250),  # float64 numpy bounds
     ),
 }
 
@@ -608,3 +615,42 @@ def test_penalty_pickle_round_trip(penalty):
     value = penalty(module, x, code)
     assert value.ndim == 0 and float(value.detach()) > 0
     torch.testing.assert_close(restored(module, x, code), value)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "sigmoid", "gelu", "identity"])
+@pytest.mark.parametrize("k", [1, 3, 8])
+def test_closed_form_matches_the_exact_reverse_mode_jacobian(activation, k):
+    from skae._penalties import ContractivePenalty, single_hidden_layer_jacobian_sq
+    from skae.modules import MLPAutoEncoder
+
+    torch.manual_seed(0)
+    module = MLPAutoEncoder(7, k, (11,), activation=activation).double()
+    x = torch.randn(13, 7, dtype=torch.float64)
+    closed = single_hidden_layer_jacobian_sq(module.encoder, x)
+    reference = jacobian_frobenius_sq(module.encode, x, method="loop")
+    torch.testing.assert_close(closed, reference)
+    # And the penalty's gradient in the weights is the reference's.
+    params = list(module.encoder.parameters())
+
+    def gradients(value):
+        grads = torch.autograd.grad(value, params, allow_unused=True)
+        return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
+
+    got = gradients(ContractivePenalty(0.5)(module, x, None))
+    want = gradients(
+        0.5 * jacobian_frobenius_sq(module.encode, x, method="loop", create_graph=True)
+    )
+    for g, w in zip(got, want, strict=True):
+        torch.testing.assert_close(g, w)
+
+
+def test_closed_form_declines_other_encoders():
+    from skae._penalties import single_hidden_layer_jacobian_sq
+    from skae.modules import MLPAutoEncoder
+
+    deep = MLPAutoEncoder(5, 2, (4, 3))
+    assert single_hidden_layer_jacobian_sq(deep.encoder, torch.randn(2, 5)) is None
+    softplus = torch.nn.Sequential(
+        torch.nn.Linear(5, 4), torch.nn.Softplus(), torch.nn.Linear(4, 2)
+    )
+    assert single_hidden_layer_jacobian_sq(softplus, torch.randn(2, 5)) is None
