@@ -34,5 +34,21 @@ bench: install
 slow: install
 	$(PY) -m pytest -m slow
 
+# The HTML docs, gallery examples executed, warnings as errors; offline.
+.PHONY: docs
+$(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install -q -e ".[docs]"
+	touch $@
+
+docs: $(VENV)/.docs-installed
+	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+# Property-based tests at full strength: 2,000 examples per test, with the
+# examples counted and the outcomes tallied (tests/test_fuzz.py).
+.PHONY: fuzz
+fuzz: install
+	SKAE_FUZZ_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py -p no:xdist \
+		--hypothesis-show-statistics
+
 clean:
 	rm -rf $(VENV) build *.egg-info

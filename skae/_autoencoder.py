@@ -28,6 +28,8 @@ class AutoEncoderTransformer(BaseAutoEncoder):
 
     Parameters
     ----------
+    %(n_components)s
+
     %(shared_parameters)s
 
     Attributes

@@ -1,5 +1,6 @@
 """BaseAutoEncoder: the shared parameters, training and inference of skae."""
 
+import contextlib
 import copy
 import functools
 import warnings
@@ -97,6 +98,27 @@ def resolve_device(device):
             "device='cpu' or device='auto'."
         )
     return resolved
+
+
+class _NonNumericInputError(ValueError, TypeError):
+    """Input that cannot become a float array.
+
+    A ValueError, as SPEC §4 asks, that is also the TypeError that
+    scikit-learn's own estimator checks expect.
+    """
+
+
+@contextlib.contextmanager
+def _numeric_input():
+    """Report input that cannot become a float array as a ValueError.
+
+    scikit-learn's validation raises TypeError for cells such as ``pd.NA`` in
+    an object array, and for sparse input where dense is required.
+    """
+    try:
+        yield
+    except TypeError as exc:
+        raise _NonNumericInputError(f"Input must be a numeric array: {exc}") from exc
 
 
 class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -369,23 +391,25 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return self
 
     def _validate_training_data(self, X, *, reset):
-        X = validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse=("csr", "csc"),
-            dtype=(np.float32, np.float64),
-            ensure_min_samples=1,
-        )
+        with _numeric_input():
+            X = validate_data(
+                self,
+                X,
+                reset=reset,
+                accept_sparse=("csr", "csc"),
+                dtype=(np.float32, np.float64),
+                ensure_min_samples=1,
+            )
         if sp.issparse(X):
             X = X.tocsr()  # row batches; a CSC copy costs nnz, never dense
         self._check_loss(X)
         return X
 
     def _validate_clean(self, X_clean, X):
-        X_clean = check_array(
-            X_clean, accept_sparse=("csr",), dtype=X.dtype, input_name="X_clean"
-        )
+        with _numeric_input():
+            X_clean = check_array(
+                X_clean, accept_sparse=("csr",), dtype=X.dtype, input_name="X_clean"
+            )
         if X_clean.shape != X.shape:
             raise ValueError(
                 f"X_clean has shape {X_clean.shape} but X has shape {X.shape}; "
@@ -425,6 +449,13 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         net = self.net_
         validate = self.early_stopping and not incremental
         epochs = 1 if incremental else self.max_iter
+        # The net may have been built to watch a validation split that this
+        # call does not hold out (partial_fit after early stopping), or the
+        # other way round: watch what this call records.
+        stopping = dict(net.callbacks_)["stopping"]
+        stopping.monitor = "valid_score" if validate else "train_loss"
+        stopping.lower_is_better = not validate
+        stopping.keep_best = validate
         snapshot = (
             copy.deepcopy(net.module_.state_dict()),
             copy.deepcopy(net.optimizer_.state_dict()),
@@ -626,13 +657,14 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     # ------------------------------------------------------------ inference
     def _check_fitted_input(self, X):
         check_is_fitted(self)
-        return validate_data(
-            self,
-            X,
-            reset=False,
-            accept_sparse=("csr", "csc"),
-            dtype=(np.float32, np.float64),
-        )
+        with _numeric_input():
+            return validate_data(
+                self,
+                X,
+                reset=False,
+                accept_sparse=("csr", "csc"),
+                dtype=(np.float32, np.float64),
+            )
 
     def _map_batches(self, fn, X, width, what):
         """Apply ``fn`` to row batches of X; return an array of X's dtype."""
@@ -646,6 +678,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             X = X.tocsr()
         n_samples = X.shape[0]
         out = np.empty((n_samples, width), dtype=X.dtype)
+        out_dtype = getattr(torch, out.dtype.name)
         step = batch_rows(n_samples, max(X.shape[1], width))
         with torch.inference_mode():
             for start in range(0, n_samples, step):
@@ -656,7 +689,9 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     block = torch.from_numpy(block)
                 else:
                     block = torch.tensor(block)  # thread-safe, unlike muting warnings
-                result = fn(module, block.to(device, dtype))
+                # Checked in the output dtype: a float64 model's values can
+                # overflow float32 output.
+                result = fn(module, block.to(device, dtype)).to(out_dtype)
                 check_finite_output(result, what)
                 out[start : start + step] = result.cpu().numpy()
         return out
@@ -671,7 +706,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Returns
         -------
-        codes : ndarray of shape (n_samples, n_components_)
+        codes : ndarray of shape (n_samples, `n_components_`)
             The codes, of X's floating dtype (float32 for other input).
         """
         X = self._check_fitted_input(X)
@@ -684,16 +719,17 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components_)
+        X : array-like of shape (n_samples, `n_components_`)
             Codes, as returned by :meth:`transform`.
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features_in_)
+        X_original : ndarray of shape (n_samples, `n_features_in_`)
             Decoded rows, of the codes' floating dtype.
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=(np.float32, np.float64), input_name="Z")
+        with _numeric_input():
+            Z = check_array(X, dtype=(np.float32, np.float64), input_name="Z")
         if Z.shape[1] != self.n_components_:
             raise ValueError(
                 f"inverse_transform expects codes with {self.n_components_} "
@@ -716,7 +752,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Returns
         -------
-        X_reconstructed : ndarray of shape (n_samples, n_features_in_)
+        X_reconstructed : ndarray of shape (n_samples, `n_features_in_`)
             The reconstruction of each row.
         """
         X = self._check_fitted_input(X)
@@ -728,7 +764,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         )
 
     def score_samples(self, X):
-        """Minus each row's mean squared reconstruction error.
+        """Return minus each row's mean squared reconstruction error.
 
         Parameters
         ----------
@@ -766,7 +802,9 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         score : float
             Minus the mean squared reconstruction error.
         """
-        return float(np.mean(self.score_samples(X)))
+        # Accumulate in float64: float32 scores near the float32 limit would
+        # overflow their sum to -inf.
+        return float(np.mean(self.score_samples(X), dtype=np.float64))
 
     # ------------------------------------------------------ fitted views
     @property

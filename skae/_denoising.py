@@ -36,7 +36,7 @@ class DenoisingAE(BaseAutoEncoder):
 
     Parameters
     ----------
-    %(shared_parameters)s
+    %(n_components)s
 
     noise : {"gaussian", "masking", "salt_and_pepper"}, default="gaussian"
         The corruption applied to training batches.
@@ -44,6 +44,8 @@ class DenoisingAE(BaseAutoEncoder):
     noise_level : float, default=0.1
         Standard deviation (gaussian) or corruption probability (masking,
         salt and pepper; then at most 1).
+
+    %(shared_parameters)s
 
     Attributes
     ----------
@@ -62,7 +64,7 @@ class DenoisingAE(BaseAutoEncoder):
 
     Examples
     --------
-    >>> import scipy.sparse as sp
+    >>> import numpy as np
     >>> from sklearn.datasets import load_digits
     >>> from skae import DenoisingAE
     >>> X = load_digits().data / 16

@@ -5,14 +5,17 @@ Written once and substituted into each class docstring with
 apart in what they say about the same parameter.
 """
 
-_SHARED_PARAMETERS = """\
+_N_COMPONENTS = """\
 n_components : int or float, default=2
     Size of the bottleneck (the code). An int >= 1 fixes it. A float in
     (0, 1) asks for the smallest bottleneck whose reconstruction R² on a
     held-out ``validation_fraction`` of the training data reaches that
     fraction, like ``PCA(n_components=0.95)``; the size chosen is stored in
-    ``n_components_``.
+    ``n_components_``."""
 
+# Every parameter but n_components, which comes first in each signature and
+# is followed there by the estimator's own parameters.
+_SHARED_PARAMETERS = """\
 hidden_layer_sizes : array-like of int, default=(128,)
     Encoder widths, outermost first; the decoder mirrors them. For "conv"
     they are channel counts, for recurrent and transformer architectures
@@ -144,6 +147,7 @@ device_ : torch.device
     The device the weights live on."""
 
 SHARED_DOCS = {
+    "n_components": _N_COMPONENTS,
     "shared_parameters": _SHARED_PARAMETERS,
     "shared_attributes": _SHARED_ATTRIBUTES,
 }

@@ -217,6 +217,13 @@ class AutoEncoderNet(NeuralNet):
         Passed to :class:`skorch.NeuralNet`.
     """
 
+    # Pickled through skorch's device-mapping unpickler, so that a CUDA-fitted
+    # net unpickles on a CPU-only machine: the ``module`` and ``criterion``
+    # instances given to __init__ are the very objects that become
+    # ``module_``/``criterion_`` (pickled together, the weights are stored
+    # once), and penalty/corruption callables may hold tensors.
+    cuda_dependent_attributes_ = ["module", "criterion", "penalty", "corruption"]
+
     def __init__(
         self, *args, forward_fn=autoencode, penalty=None, corruption=None, **kwargs
     ):

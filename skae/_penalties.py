@@ -510,7 +510,7 @@ class KLSparsityPenalty(_Penalty):
 
 
 def _activation_derivative(activation, h):
-    """Derivative of an elementwise activation at ``h``, or None if unknown."""
+    """Return the derivative of an elementwise activation at ``h``, or None."""
     if isinstance(activation, nn.ReLU):
         return (h > 0).to(h.dtype)
     if isinstance(activation, nn.Tanh):

@@ -35,7 +35,7 @@ class SparseAE(BaseAutoEncoder):
 
     Parameters
     ----------
-    %(shared_parameters)s
+    %(n_components)s
 
     sparsity : {"l1", "kl"}, default="l1"
         The sparsity penalty.
@@ -47,6 +47,8 @@ class SparseAE(BaseAutoEncoder):
     sparsity_target : float, default=0.05
         Target mean activation :math:`\rho` of each code unit, in (0, 1);
         used by ``sparsity="kl"`` only.
+
+    %(shared_parameters)s
 
     Attributes
     ----------

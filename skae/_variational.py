@@ -39,11 +39,13 @@ class VariationalAE(BaseAutoEncoder):
 
     Parameters
     ----------
-    %(shared_parameters)s
+    %(n_components)s
 
     beta : float, default=1.0
         Weight of the KL term; ``beta > 1`` gives a more regular,
         disentangled latent space at the cost of reconstruction.
+
+    %(shared_parameters)s
 
     Attributes
     ----------
@@ -159,7 +161,7 @@ class VariationalAE(BaseAutoEncoder):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_in_)
+        X_new : ndarray of shape (n_samples, `n_features_in_`)
             Generated rows, of the training data's dtype.
         """
         check_is_fitted(self)

@@ -634,7 +634,10 @@ def test_closed_form_matches_the_exact_reverse_mode_jacobian(activation, k):
 
     def gradients(value):
         grads = torch.autograd.grad(value, params, allow_unused=True)
-        return [torch.zeros_like(p) if g is None else g for g, p in zip(grads, params)]
+        return [
+            torch.zeros_like(p) if g is None else g
+            for g, p in zip(grads, params, strict=True)
+        ]
 
     got = gradients(ContractivePenalty(0.5)(module, x, None))
     want = gradients(
