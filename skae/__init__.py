@@ -5,6 +5,7 @@ from ._classifier import EncoderClassifier
 from ._contractive import ContractiveAE
 from ._denoising import DenoisingAE
 from ._outlier import AutoEncoderOutlierDetector
+from ._persistence import load, save
 from ._sparse import SparseAE
 from ._variational import VariationalAE
 
@@ -19,4 +20,6 @@ __all__ = [
     "SparseAE",
     "VariationalAE",
     "__version__",
+    "load",
+    "save",
 ]
