@@ -289,8 +289,12 @@ def check_finite_output(values, what):
         )
 
 
-def batch_rows(n_rows, n_cols, budget=2**22):
-    """Inference batch size: as many rows as fit ``budget`` elements."""
+def batch_rows(n_rows, n_cols, budget=2**24):
+    """Inference batch size: as many rows as fit ``budget`` elements.
+
+    Large batches keep inference near one raw forward call (measured: 2**22
+    elements ran at 0.34x raw ``encode`` on 60k x 784, 2**24 at 0.71x).
+    """
     return int(max(1, min(n_rows, budget // max(1, n_cols))))
 
 
