@@ -35,13 +35,15 @@ slow: install
 	$(PY) -m pytest -m slow
 
 # The HTML docs, gallery examples executed, warnings as errors; offline.
+# -E re-reads every page (a saved environment can hold stale warnings);
+# examples are re-run only when their source changed (sphinx-gallery MD5s).
 .PHONY: docs
 $(VENV)/.docs-installed: $(VENV)/.installed pyproject.toml
 	$(PY) -m pip install -q -e ".[docs]"
 	touch $@
 
 docs: $(VENV)/.docs-installed
-	$(VENV)/bin/sphinx-build -W --keep-going -b html docs docs/_build/html
+	$(VENV)/bin/sphinx-build -E -W --keep-going -b html docs docs/_build/html
 
 # Property-based tests at full strength: 2,000 examples per test, with the
 # examples counted and the outcomes tallied (tests/test_fuzz.py).
