@@ -1,7 +1,7 @@
 """
-==================================================
+============================================================
 Anomaly detection with an autoencoder's reconstruction error
-==================================================
+============================================================
 
 An autoencoder trained on normal data learns to reconstruct what it has
 seen; rows unlike its training rows come back badly. The reconstruction
