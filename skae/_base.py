@@ -1,6 +1,5 @@
 """BaseAutoEncoder: the shared parameters, training and inference of skae."""
 
-import contextlib
 import copy
 import functools
 import warnings
@@ -22,6 +21,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from skorch.callbacks import ProgressBar
 from skorch.helper import predefined_split
 
+from ._inference import map_row_blocks
 from ._net import (
     ArrayDataset,
     AutoEncoderNet,
@@ -31,8 +31,8 @@ from ._net import (
     as_tensor,
     autoencode,
     batch_rows,
-    check_finite_output,
 )
+from ._validation import check_fitted_input, numeric_input
 from .modules import (
     ACTIVATIONS,
     ConvAutoEncoder,
@@ -98,27 +98,6 @@ def resolve_device(device):
             "device='cpu' or device='auto'."
         )
     return resolved
-
-
-class _NonNumericInputError(ValueError, TypeError):
-    """Input that cannot become a float array.
-
-    A ValueError, as SPEC §4 asks, that is also the TypeError that
-    scikit-learn's own estimator checks expect.
-    """
-
-
-@contextlib.contextmanager
-def _numeric_input():
-    """Report input that cannot become a float array as a ValueError.
-
-    scikit-learn's validation raises TypeError for cells such as ``pd.NA`` in
-    an object array, and for sparse input where dense is required.
-    """
-    try:
-        yield
-    except TypeError as exc:
-        raise _NonNumericInputError(f"Input must be a numeric array: {exc}") from exc
 
 
 class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -391,7 +370,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return self
 
     def _validate_training_data(self, X, *, reset):
-        with _numeric_input():
+        with numeric_input():
             X = validate_data(
                 self,
                 X,
@@ -406,7 +385,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return X
 
     def _validate_clean(self, X_clean, X):
-        with _numeric_input():
+        with numeric_input():
             X_clean = check_array(
                 X_clean, accept_sparse=("csr",), dtype=X.dtype, input_name="X_clean"
             )
@@ -655,46 +634,9 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return net, high, rng_state
 
     # ------------------------------------------------------------ inference
-    def _check_fitted_input(self, X):
-        check_is_fitted(self)
-        with _numeric_input():
-            return validate_data(
-                self,
-                X,
-                reset=False,
-                accept_sparse=("csr", "csc"),
-                dtype=(np.float32, np.float64),
-            )
-
     def _map_batches(self, fn, X, width, what):
-        """Apply ``fn`` to row batches of X; return an array of X's dtype."""
-        module = self.module_
-        if module.training:
-            module.eval()
-        param = next(module.parameters(), None)
-        dtype = torch.float32 if param is None else param.dtype
-        device = self.device_
-        if sp.issparse(X):
-            X = X.tocsr()
-        n_samples = X.shape[0]
-        out = np.empty((n_samples, width), dtype=X.dtype)
-        out_dtype = getattr(torch, out.dtype.name)
-        step = batch_rows(n_samples, max(X.shape[1], width))
-        with torch.inference_mode():
-            for start in range(0, n_samples, step):
-                block = X[start : start + step]
-                if sp.issparse(block):
-                    block = torch.from_numpy(block.toarray())
-                elif block.flags.writeable:
-                    block = torch.from_numpy(block)
-                else:
-                    block = torch.tensor(block)  # thread-safe, unlike muting warnings
-                # Checked in the output dtype: a float64 model's values can
-                # overflow float32 output.
-                result = fn(module, block.to(device, dtype)).to(out_dtype)
-                check_finite_output(result, what)
-                out[start : start + step] = result.cpu().numpy()
-        return out
+        """Apply ``fn(module, block)`` to row blocks of X; X's dtype out."""
+        return map_row_blocks(self.module_, fn, X, width, self.device_, what)
 
     def transform(self, X):
         """Encode X.
@@ -709,7 +651,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         codes : ndarray of shape (n_samples, `n_components_`)
             The codes, of X's floating dtype (float32 for other input).
         """
-        X = self._check_fitted_input(X)
+        X = check_fitted_input(self, X)
         return self._map_batches(
             lambda module, x: module.encode(x), X, self.n_components_, "codes"
         )
@@ -728,7 +670,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             Decoded rows, of the codes' floating dtype.
         """
         check_is_fitted(self)
-        with _numeric_input():
+        with numeric_input():
             Z = check_array(X, dtype=(np.float32, np.float64), input_name="Z")
         if Z.shape[1] != self.n_components_:
             raise ValueError(
@@ -755,7 +697,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X_reconstructed : ndarray of shape (n_samples, `n_features_in_`)
             The reconstruction of each row.
         """
-        X = self._check_fitted_input(X)
+        X = check_fitted_input(self, X)
         return self._map_batches(
             lambda module, x: module.decode(module.encode(x)),
             X,
@@ -776,7 +718,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         scores : ndarray of shape (n_samples,)
             Higher means better reconstructed.
         """
-        X = self._check_fitted_input(X)
+        X = check_fitted_input(self, X)
 
         def neg_error(module, x):
             return -torch.mean(

@@ -14,13 +14,14 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, validate_data
 from skorch import NeuralNet
 from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog, ProgressBar
 from skorch.helper import predefined_split
 
 from ._autoencoder import AutoEncoderTransformer
 from ._base import _OPTIMIZERS, BaseAutoEncoder, _split_rows, resolve_device
+from ._inference import map_row_blocks
 from ._net import (
     ArrayDataset,
     FiniteLoss,
@@ -28,8 +29,8 @@ from ._net import (
     TensorBatches,
     as_tensor,
     batch_rows,
-    check_finite_output,
 )
+from ._validation import check_fitted_input
 
 # The linear probe trains only a new head on standardised codes; it runs at
 # this multiple of ``learning_rate_init``, the rate of fine-tuning.
@@ -530,37 +531,15 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
             Probabilities of the classes in the order of ``classes_``, of
             X's floating dtype (float32 for other input).
         """
-        check_is_fitted(self)
-        X = validate_data(
-            self,
+        X = check_fitted_input(self, X)
+        return map_row_blocks(
+            self.module_,
+            lambda module, x: torch.softmax(module(x), dim=1),
             X,
-            reset=False,
-            accept_sparse=("csr", "csc"),
-            dtype=(np.float32, np.float64),
+            len(self.classes_),
+            self.device_,
+            "probabilities",
         )
-        module = self.module_
-        if module.training:
-            module.eval()
-        dtype = next(module.parameters()).dtype
-        device = self.device_
-        if sp.issparse(X):
-            X = X.tocsr()
-        n_samples = X.shape[0]
-        proba = np.empty((n_samples, len(self.classes_)), dtype=X.dtype)
-        step = batch_rows(n_samples, X.shape[1])
-        with torch.inference_mode():
-            for start in range(0, n_samples, step):
-                block = X[start : start + step]
-                if sp.issparse(block):
-                    block = torch.from_numpy(block.toarray())
-                elif block.flags.writeable:
-                    block = torch.from_numpy(block)
-                else:
-                    block = torch.tensor(block)  # thread-safe, unlike muting warnings
-                result = torch.softmax(module(block.to(device, dtype)), dim=1)
-                check_finite_output(result, "probabilities")
-                proba[start : start + step] = result.cpu().numpy()
-        return proba
 
     def predict(self, X):
         """Predict the class of each row.

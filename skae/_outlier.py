@@ -7,9 +7,10 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from ._autoencoder import AutoEncoderTransformer
+from ._validation import check_fitted_input
 
 # A normal distribution's standard deviation is 1.4826 times its median
 # absolute deviation, so the "auto" threshold sits _AUTO_DEVIATIONS robust
@@ -181,16 +182,6 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         mad = np.median(np.abs(scores - median))
         return float(median - _AUTO_DEVIATIONS * _MAD_TO_STD * mad)
 
-    def _check_input(self, X):
-        check_is_fitted(self)
-        return validate_data(
-            self,
-            X,
-            reset=False,
-            accept_sparse=("csr", "csc"),
-            dtype=(np.float32, np.float64),
-        )
-
     def score_samples(self, X):
         """Return minus each row's mean squared reconstruction error.
 
@@ -205,7 +196,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
             Higher means more normal. Of X's floating dtype (float32 for
             other input).
         """
-        X = self._check_input(X)
+        X = check_fitted_input(self, X)
         return self.autoencoder_.score_samples(X)
 
     def decision_function(self, X):
@@ -257,7 +248,7 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
         errors : ndarray of shape (n_samples, n_features)
             ``(X - reconstruction) ** 2``, of X's floating dtype.
         """
-        X = self._check_input(X)
+        X = check_fitted_input(self, X)
         residuals = self.autoencoder_.reconstruct(X)
         if sp.issparse(X):
             # Subtract the stored entries only: X is never densified whole.

@@ -145,8 +145,10 @@ def run(k_values=K_VALUES, max_iter=MAX_ITER, *, n_threads=1):
                 for warning in caught:
                     if not issubclass(warning.category, ConvergenceWarning):
                         warnings.warn_explicit(
-                            warning.message, warning.category,
-                            warning.filename, warning.lineno,
+                            warning.message,
+                            warning.category,
+                            warning.filename,
+                            warning.lineno,
                         )
                 bar.update()
 
@@ -159,19 +161,22 @@ def run(k_values=K_VALUES, max_iter=MAX_ITER, *, n_threads=1):
                         "ae_mse": ae_mse,
                         "ratio": ae_mse / pca_mse,
                         "pca_accuracy": _code_accuracy(
-                            pca.transform(X_train), y_train,
-                            pca.transform(X_test), y_test,
+                            pca.transform(X_train),
+                            y_train,
+                            pca.transform(X_test),
+                            y_test,
                         ),
                         "ae_accuracy": _code_accuracy(
-                            ae.transform(X_train), y_train,
-                            ae.transform(X_test), y_test,
+                            ae.transform(X_train),
+                            y_train,
+                            ae.transform(X_test),
+                            y_test,
                         ),
                         "pca_fit_s": pca_fit_s,
                         "ae_fit_s": ae_fit_s,
                         "ae_epochs": ae.n_iter_,
                         "ae_converged": not any(
-                            issubclass(w.category, ConvergenceWarning)
-                            for w in caught
+                            issubclass(w.category, ConvergenceWarning) for w in caught
                         ),
                         "pca": pca,
                         "ae": ae,
@@ -249,14 +254,19 @@ def plot_reconstructions(originals, pca_reconstructions, ae_reconstructions, pat
     ]
     n_digits = len(originals)
     fig, axes = plt.subplots(
-        len(rows), n_digits, figsize=(1.2 * n_digits + 1, 1.3 * len(rows)),
+        len(rows),
+        n_digits,
+        figsize=(1.2 * n_digits + 1, 1.3 * len(rows)),
         squeeze=False,
     )
     for (label, images), row_axes in zip(rows, axes, strict=True):
         for image, ax in zip(np.asarray(images), row_axes, strict=True):
             ax.imshow(
                 np.clip(image.reshape(8, 8), 0, 1),
-                cmap="gray_r", vmin=0, vmax=1, interpolation="nearest",
+                cmap="gray_r",
+                vmin=0,
+                vmax=1,
+                interpolation="nearest",
             )
             ax.set_xticks([])
             ax.set_yticks([])
@@ -333,8 +343,10 @@ def main(argv=None):
         pca, ae = figure_row["pca"], figure_row["ae"]
         try:
             plot_reconstructions(
-                X_test, pca.inverse_transform(pca.transform(X_test)),
-                ae.reconstruct(X_test), args.output,
+                X_test,
+                pca.inverse_transform(pca.transform(X_test)),
+                ae.reconstruct(X_test),
+                args.output,
             )
         except ImportError:
             print(

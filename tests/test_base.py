@@ -9,12 +9,14 @@ import pytest
 import scipy.sparse as sp
 import torch
 from numpy.testing import assert_allclose, assert_array_equal
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from skorch.callbacks import Callback, LRScheduler
 
 from skae import AutoEncoderTransformer
 from skae._base import _split_rows
+from skae._validation import check_fitted_input
 from skae.modules import MLPAutoEncoder
 
 
@@ -301,6 +303,50 @@ def test_bad_input_after_fit_raises_and_changes_nothing(fitted):
         fitted.inverse_transform(np.zeros((3, 5)))
     assert_array_equal(fitted.transform(X), before)
     assert {k: v for k, v in vars(fitted).items() if k != "net_"}.keys() == state.keys()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_plain_arrays_are_validated_like_any_other_input(fitted, dtype):
+    # Plain float ndarrays skip validate_data's container inspection; every
+    # other container goes through it. Both must agree on results and errors.
+    class ArraySubclass(np.ndarray):
+        """Same values, but not a plain ndarray: takes validate_data's path."""
+
+    X = make_data(dtype=dtype)
+    codes = fitted.transform(X)
+    assert codes.dtype == dtype
+    assert_array_equal(fitted.transform(X.view(ArraySubclass)), codes)
+    # Column-major input takes another BLAS path: equal up to rounding.
+    assert_allclose(fitted.transform(np.asfortranarray(X)), codes, rtol=1e-5)
+    read_only = X.copy()
+    read_only.flags.writeable = False
+    assert_array_equal(fitted.transform(read_only), codes)
+    for bad, match in ((np.nan, "Input X contains NaN"), (np.inf, "infinity")):
+        X_bad = X.copy()
+        X_bad[3, 4] = bad
+        for variant in (X_bad, X_bad.view(ArraySubclass)):
+            with pytest.raises(ValueError, match=match):
+                fitted.transform(variant)
+    with pytest.raises(ValueError, match="0 sample"):
+        fitted.transform(X[:0])
+
+
+def test_finite_values_whose_sum_overflows_pass_validation():
+    # The first finiteness pass sums the array; an overflowing sum must defer
+    # to the element-wise check, not report an infinity that is not there.
+    big = np.full((4, 10), np.finfo(np.float32).max / 2, dtype=np.float32)
+    ae = fast(max_iter=1).fit(make_data(dtype=np.float32))
+    assert_array_equal(check_fitted_input(ae, big), big)
+    with config_context(assume_finite=True):
+        assert check_fitted_input(ae, np.full((4, 10), np.nan)).shape == (4, 10)
+
+
+def test_arrays_after_a_dataframe_fit_still_warn_about_feature_names():
+    pd = pytest.importorskip("pandas")
+    X = make_data()
+    ae = fast(max_iter=1).fit(pd.DataFrame(X, columns=[f"f{i}" for i in range(10)]))
+    with pytest.warns(UserWarning, match="feature names"):
+        ae.transform(X)
 
 
 def test_diverging_training_raises_and_leaves_the_estimator_unchanged():

@@ -41,7 +41,14 @@ def test_quick_main_prints_table_and_writes_png(tmp_path, capsys):
     lines = out.out.splitlines()
     header = next(line for line in lines if line.lstrip().startswith("k |"))
     assert [c.strip() for c in header.split("|")] == [
-        "k", "PCA MSE", "AE MSE", "AE/PCA", "PCA acc", "AE acc", "PCA fit s", "AE fit s"
+        "k",
+        "PCA MSE",
+        "AE MSE",
+        "AE/PCA",
+        "PCA acc",
+        "AE acc",
+        "PCA fit s",
+        "AE fit s",
     ]
     printed = table_rows(out.out)
     assert sorted(printed) == [2, 4, 8, 16]
@@ -80,13 +87,24 @@ def test_quick_main_prints_table_and_writes_png(tmp_path, capsys):
 def test_format_table_on_hand_made_rows():
     rows = [
         {
-            "k": 2, "pca_mse": 0.054041, "ae_mse": 0.036456, "ratio": 0.674603,
-            "pca_accuracy": 0.5911, "ae_accuracy": 0.7311, "pca_fit_s": 0.1042,
-            "ae_fit_s": 6.034, "ae": object(),  # extra keys are ignored
+            "k": 2,
+            "pca_mse": 0.054041,
+            "ae_mse": 0.036456,
+            "ratio": 0.674603,
+            "pca_accuracy": 0.5911,
+            "ae_accuracy": 0.7311,
+            "pca_fit_s": 0.1042,
+            "ae_fit_s": 6.034,
+            "ae": object(),  # extra keys are ignored
         },
         {
-            "k": 16, "pca_mse": 0.0119, "ae_mse": 0.00988, "ratio": 0.83025,
-            "pca_accuracy": 0.94888, "ae_accuracy": 0.9444, "pca_fit_s": 0.1456,
+            "k": 16,
+            "pca_mse": 0.0119,
+            "ae_mse": 0.00988,
+            "ratio": 0.83025,
+            "pca_accuracy": 0.94888,
+            "ae_accuracy": 0.9444,
+            "pca_fit_s": 0.1456,
             "ae_fit_s": 123.456,
         },
     ]
@@ -99,10 +117,24 @@ def test_format_table_on_hand_made_rows():
     assert [line.index("|") for line in lines[2:]] == [lines[0].index("|")] * 2
     assert lines[2].startswith(" 2 | ") and lines[2].endswith(" | " + "6.03".rjust(8))
     assert [c.strip() for c in lines[2].split("|")] == [
-        "2", "0.05404", "0.03646", "0.675", "0.591", "0.731", "0.104", "6.03"
+        "2",
+        "0.05404",
+        "0.03646",
+        "0.675",
+        "0.591",
+        "0.731",
+        "0.104",
+        "6.03",
     ]
     assert [c.strip() for c in lines[3].split("|")] == [
-        "16", "0.01190", "0.00988", "0.830", "0.949", "0.944", "0.146", "123.46"
+        "16",
+        "0.01190",
+        "0.00988",
+        "0.830",
+        "0.949",
+        "0.944",
+        "0.146",
+        "123.46",
     ]
     assert demo.format_table([]).count("\n") == 1  # header and rule only
 
@@ -118,9 +150,18 @@ class Identity:
 
 def test_missing_matplotlib_skips_the_figure(tmp_path, capsys, monkeypatch):
     fake_row = {
-        "k": 8, "pca_mse": 0.02, "ae_mse": 0.01, "ratio": 0.5, "pca_accuracy": 0.9,
-        "ae_accuracy": 0.9, "pca_fit_s": 0.1, "ae_fit_s": 1.0, "ae_epochs": 5,
-        "ae_converged": True, "pca": Identity(), "ae": Identity(),
+        "k": 8,
+        "pca_mse": 0.02,
+        "ae_mse": 0.01,
+        "ratio": 0.5,
+        "pca_accuracy": 0.9,
+        "ae_accuracy": 0.9,
+        "pca_fit_s": 0.1,
+        "ae_fit_s": 1.0,
+        "ae_epochs": 5,
+        "ae_converged": True,
+        "pca": Identity(),
+        "ae": Identity(),
     }
     monkeypatch.setattr(demo, "run", lambda k_values, max_iter: [fake_row])
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import fails

@@ -205,7 +205,7 @@ def test_sparse_input_gives_the_dense_results(fmt, dtype):
 
 def test_sparse_rows_are_densified_batch_by_batch(monkeypatch):
     rng = np.random.default_rng(0)
-    n_samples, n_features = 3000, 10_000  # inference batches hold 2**24 values
+    n_samples, n_features = 3000, 10_000  # no batch holds over 2**24 values
     S = sp.random(n_samples, n_features, density=1e-3, format="csc", rng=rng)
     densified = []
     for cls in (sp.csr_matrix, sp.csc_matrix, sp.coo_matrix):

@@ -232,8 +232,11 @@ class GaussianAutoEncoder(nn.Module):
         """
         weight = self.logvar_head.weight
         z = torch.randn(
-            int(n_samples), self.n_components, generator=generator,
-            device=weight.device, dtype=weight.dtype,
+            int(n_samples),
+            self.n_components,
+            generator=generator,
+            device=weight.device,
+            dtype=weight.dtype,
         )
         return self.decode(z)
 
