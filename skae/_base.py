@@ -497,6 +497,16 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         )
         return net, rng_state
 
+    def _rebuild_net(self, *, dtype, device, batch_size):
+        """Return an initialized net shaped like the fitted one (for skae.load)."""
+        return self._make_net(
+            (batch_size, self.n_features_in_),
+            self.n_components_,
+            dtype,
+            device,
+            validate=getattr(self, "validation_scores_", None) is not None,
+        )
+
     def _make_net(self, shape, n_components, dtype, device, *, validate):
         """Build and initialize the skorch net around a new module.
 

@@ -516,6 +516,22 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
         )
         return net.initialize()
 
+    def _rebuild_net(self, *, dtype, device, batch_size):
+        """Return an initialized net shaped like the fitted one (for skae.load).
+
+        The code statistics are buffers: the saved state_dict restores them.
+        """
+        width = self.autoencoder_.n_components_
+        module = _EncoderHead(
+            copy.deepcopy(self.autoencoder_.encoder_),
+            torch.zeros(width),
+            torch.ones(width),
+            self._check_head_sizes(),
+            len(self.classes_),
+        ).to(dtype)
+        module.frozen = not self.fine_tune
+        return self._make_net(module, batch_size, self.n_features_in_, device)
+
     # ------------------------------------------------------------ inference
     def predict_proba(self, X):
         """Predict the class probabilities of each row.

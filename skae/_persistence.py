@@ -22,7 +22,6 @@ from a stranger cannot run code. The format is documented for users in
 ``docs/persistence_and_scaling.rst``.
 """
 
-import copy
 import hashlib
 import json
 import os
@@ -42,8 +41,7 @@ from sklearn.base import BaseEstimator
 from skorch import NeuralNet
 from skorch.history import History
 
-from ._base import BaseAutoEncoder, resolve_device
-from ._classifier import EncoderClassifier, _EncoderHead
+from ._base import resolve_device
 
 MAGIC = b"\x89SKAE\r\n\x1a\n"
 FORMAT_VERSION = 1
@@ -456,7 +454,7 @@ class _Writer:
         )
 
     def net(self, estimator, net, key):
-        if _rebuilder(estimator) is None:
+        if not callable(getattr(estimator, "_rebuild_net", None)):
             raise ValueError(
                 f"{type(estimator).__name__} has a trained network that skae "
                 f"cannot rebuild from a model file; {_USE_PICKLE}."
@@ -631,7 +629,9 @@ class _Reader:
             raise ValueError(f"Not a valid skae model file: bad sizes in {what}.")
         # Building the module draws initial weights: spare the global RNG.
         with torch.random.fork_rng(devices=[]):
-            net = _rebuilder(estimator)(estimator, dtype, device, sizes["batch_size"])
+            net = estimator._rebuild_net(
+                dtype=dtype, device=device, batch_size=sizes["batch_size"]
+            )
         for name in _NET_SIZES:
             setattr(net, name, sizes[name])
         prefix = f"{what}.module."
@@ -671,51 +671,6 @@ class _Reader:
         if isinstance(rng_state, (tuple, torch.Tensor)):
             estimator._rng_state = _rng_state_for(rng_state, torch.device(net.device))
         estimator.net_ = net
-
-
-def _rebuild_autoencoder_net(estimator, dtype, device, batch_size):
-    validate = getattr(estimator, "validation_scores_", None) is not None
-    return estimator._make_net(
-        (batch_size, estimator.n_features_in_),
-        estimator.n_components_,
-        dtype,
-        device,
-        validate=validate,
-    )
-
-
-def _rebuild_classifier_net(estimator, dtype, device, batch_size):
-    # The head is built as EncoderClassifier._train builds it; the code
-    # statistics are buffers, which the saved state_dict restores.
-    width = estimator.autoencoder_.n_components_
-    module = _EncoderHead(
-        copy.deepcopy(estimator.autoencoder_.encoder_),
-        torch.zeros(width),
-        torch.ones(width),
-        estimator._check_head_sizes(),
-        len(estimator.classes_),
-    ).to(dtype)
-    module.frozen = not estimator.fine_tune
-    return estimator._make_net(module, batch_size, estimator.n_features_in_, device)
-
-
-def _rebuilder(estimator):
-    """Return ``rebuild(estimator, dtype, device, batch_size) -> net``, or None.
-
-    The net is rebuilt, initialized, from the estimator's parameters and its
-    restored fitted attributes; the weights are loaded into it afterwards.
-    A class may provide its own ``_rebuild_net(dtype=, device=)``.
-    """
-    own = getattr(estimator, "_rebuild_net", None)
-    if callable(own):
-        return lambda estimator, dtype, device, batch_size: own(
-            dtype=dtype, device=device
-        )
-    if isinstance(estimator, BaseAutoEncoder):
-        return _rebuild_autoencoder_net
-    if isinstance(estimator, EncoderClassifier):
-        return _rebuild_classifier_net
-    return None
 
 
 def _rng_state_for(rng_state, device):

@@ -29,6 +29,7 @@ from sklearn.model_selection import GridSearchCV
 from skorch.exceptions import DeviceWarning
 
 from skae import AutoEncoderTransformer
+from skae._inference import block_rows
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -222,6 +223,14 @@ def test_sparse_rows_are_densified_batch_by_batch(monkeypatch):
         method(S)
     assert densified, "the spy saw nothing"
     assert max(densified) <= 2**24 // n_features < n_samples
+
+
+def test_inference_blocks_are_cache_sized_on_cpu_and_large_on_gpus():
+    cpu_rows = block_rows(10**6, 784, torch.device("cpu"))
+    gpu_rows = block_rows(10**6, 784, torch.device("cuda"))
+    assert 1 <= cpu_rows * 784 <= 2**21 < gpu_rows * 784 <= 2**24
+    assert block_rows(10, 784, "cpu") == 10  # never more rows than there are
+    assert block_rows(5, 10**8, "cpu") == 1  # one row even when it is huge
 
 
 @pytest.mark.slow
