@@ -263,7 +263,11 @@ class AutoEncoderNet(NeuralNet):
         return loss
 
     def train_step_single(self, batch, **fit_params):
-        self._set_training(True)
+        # skorch sets the mode on every batch, walking every submodule: a
+        # third of the per-batch overhead on digits. The mode only changes
+        # when validation (or a callback) has set eval mode.
+        if not self.module_.training:
+            self._set_training(True)
         Xi, yi = batch
         if self.corruption is not None:
             Xi = self.corruption(Xi)

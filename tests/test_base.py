@@ -439,6 +439,42 @@ def test_callable_architecture_is_validated():
         fast(architecture=lambda n, k, s: TinyModule(n, k, "encode")).fit(make_data())
 
 
+class ModeRecordingModule(TinyModule):
+    """Records, for every forward, whether it trained and the module's mode."""
+
+    def __init__(self, n_features, n_components):
+        super().__init__(n_features, n_components)
+        self.modes = []
+
+    def encode(self, x):
+        self.modes.append((torch.is_grad_enabled(), self.training))
+        return super().encode(x)
+
+
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_training_batches_run_in_train_mode_and_scoring_in_eval_mode(
+    early_stopping,
+):
+    # Training mode is set once per epoch, after validation, not per batch.
+    ae = fast(
+        architecture=lambda n, k, shape: ModeRecordingModule(n, k),
+        early_stopping=early_stopping,
+        max_iter=4,
+        batch_size=30,
+    ).fit(make_data())
+    ae.transform(make_data())
+    modes = ae.module_.modes
+    # Before training, fit probes the callable's output shapes once.
+    modes = modes[[grad for grad, _ in modes].index(True) :]
+    training_calls = [mode for grad, mode in modes if grad]
+    assert len(training_calls) == ae.n_iter_ * 4  # 120 rows, 30 per batch
+    assert all(training_calls)
+    scoring_calls = [mode for grad, mode in modes if not grad]
+    assert len(scoring_calls) >= (ae.n_iter_ if early_stopping else 0) + 1
+    assert not any(scoring_calls)
+    assert not ae.module_.training
+
+
 # ------------------------------------------------------------ n_components
 def test_fractional_n_components_picks_the_smallest_sufficient_bottleneck():
     rng = np.random.default_rng(0)
