@@ -154,6 +154,27 @@ class ConvAutoEncoder(nn.Module):
     ValueError
         If ``input_shape`` is missing, is not three positive ints or its
         product is not ``n_features``.
+
+    See Also
+    --------
+    MLPAutoEncoder : The dense architecture, for rows without structure.
+    check_input_shape : How ``input_shape`` is validated.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.modules import ConvAutoEncoder
+    >>> module = ConvAutoEncoder(
+    ...     n_features=16, n_components=2, hidden_layer_sizes=(3,),
+    ...     input_shape=(1, 4, 4),
+    ... )
+    >>> x = torch.zeros(5, 16)  # five flattened 1 x 4 x 4 images
+    >>> module.features(x).shape  # 3 channels of 2 x 2
+    torch.Size([5, 12])
+    >>> module.encode(x).shape
+    torch.Size([5, 2])
+    >>> module(x).shape
+    torch.Size([5, 16])
     """
 
     def __init__(

@@ -15,7 +15,39 @@ ACTIVATIONS = {
 
 
 def make_activation(name):
-    """Return a new activation module for ``name`` (a key of ``ACTIVATIONS``)."""
+    """Return a new activation module for ``name`` (a key of ``ACTIVATIONS``).
+
+    Every built-in architecture builds its activations with this function,
+    so each layer gets its own module and an unknown name fails early with
+    the list of the available ones.
+
+    Parameters
+    ----------
+    name : {"relu", "tanh", "sigmoid", "gelu", "identity"}
+        The activation, a key of ``ACTIVATIONS``.
+
+    Returns
+    -------
+    torch.nn.Module
+        A new instance of ``ACTIVATIONS[name]``.
+
+    Raises
+    ------
+    ValueError
+        If ``name`` is not a key of ``ACTIVATIONS``.
+
+    See Also
+    --------
+    MLPAutoEncoder : A dense autoencoder built with these activations.
+
+    Examples
+    --------
+    >>> from skae.modules import make_activation
+    >>> make_activation("tanh")
+    Tanh()
+    >>> make_activation("identity")
+    Identity()
+    """
     try:
         return ACTIVATIONS[name]()
     except KeyError:
@@ -26,6 +58,11 @@ def make_activation(name):
 
 def check_input_shape(input_shape, n_features, layout):
     """Validate ``input_shape`` against the row width and return it as ints.
+
+    The shaped architectures (:class:`ConvAutoEncoder`,
+    :class:`RecurrentAutoEncoder`, :class:`TransformerAutoEncoder`) call it
+    at construction, so that a row width and a view that disagree fail with
+    a clear message rather than inside a reshape.
 
     Parameters
     ----------
@@ -47,6 +84,21 @@ def check_input_shape(input_shape, n_features, layout):
     ValueError
         If ``input_shape`` is missing, has the wrong number of dimensions,
         holds a non-positive entry, or its product is not ``n_features``.
+
+    See Also
+    --------
+    ConvAutoEncoder : Views each row as a ``(C, H, W)`` image.
+    RecurrentAutoEncoder : Views each row as a ``(T, F)`` sequence.
+
+    Examples
+    --------
+    >>> from skae.modules import check_input_shape
+    >>> check_input_shape([1, 8, 8], 64, "(C, H, W)")
+    (1, 8, 8)
+    >>> check_input_shape(None, 6, "(T, F)")
+    Traceback (most recent call last):
+        ...
+    ValueError: input_shape (T, F) is required; got None.
     """
     ndim = layout.count(",") + 1
     if input_shape is None:
@@ -80,6 +132,24 @@ class SigmoidCode(nn.Module):
     ----------
     base : torch.nn.Module
         A module with ``encode(x)`` and ``decode(z)``.
+
+    See Also
+    --------
+    skae.SparseAE : Wraps its module in it for ``sparsity="kl"``.
+    GaussianAutoEncoder : Another wrapper, a Gaussian head on any module.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.modules import MLPAutoEncoder, SigmoidCode
+    >>> module = SigmoidCode(MLPAutoEncoder(6, 2, hidden_layer_sizes=(8,)))
+    >>> codes = module.encode(torch.zeros(3, 6))
+    >>> codes.shape
+    torch.Size([3, 2])
+    >>> bool(((codes > 0) & (codes < 1)).all())
+    True
+    >>> module(torch.zeros(3, 6)).shape
+    torch.Size([3, 6])
     """
 
     def __init__(self, base):
@@ -97,15 +167,48 @@ class SigmoidCode(nn.Module):
         return _Method(self.base, "decode")
 
     def encode(self, x):
-        """Map rows to codes in (0, 1)."""
+        """Map rows to codes in (0, 1).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Flat input rows.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_components)
+            ``sigmoid(base.encode(x))``.
+        """
         return torch.sigmoid(self.base.encode(x))
 
     def decode(self, z):
-        """Map codes back to rows."""
+        """Map codes back to rows with the base module's decoder.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (batch, n_components)
+            Codes in (0, 1).
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            ``base.decode(z)``.
+        """
         return self.base.decode(z)
 
     def forward(self, x):
-        """Reconstruct ``x``."""
+        """Reconstruct ``x``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Flat input rows.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            ``decode(encode(x))``.
+        """
         return self.decode(self.encode(x))
 
 

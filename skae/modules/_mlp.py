@@ -24,6 +24,23 @@ class MLPAutoEncoder(nn.Module):
         Hidden activation, a key of :data:`skae.modules.ACTIVATIONS`.
     output_activation : str, default="identity"
         Activation applied to the reconstruction.
+
+    See Also
+    --------
+    ConvAutoEncoder : The convolutional architecture, for flattened images.
+    skae.AutoEncoderTransformer : The estimator built on it by default.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.modules import MLPAutoEncoder
+    >>> module = MLPAutoEncoder(n_features=6, n_components=2, hidden_layer_sizes=(8,))
+    >>> module.encode(torch.zeros(3, 6)).shape
+    torch.Size([3, 2])
+    >>> module.features(torch.zeros(3, 6)).shape
+    torch.Size([3, 8])
+    >>> module(torch.zeros(3, 6)).shape
+    torch.Size([3, 6])
     """
 
     def __init__(
@@ -55,19 +72,64 @@ class MLPAutoEncoder(nn.Module):
         return self.encoder[-1]
 
     def features(self, x):
-        """Return the encoder features right before the code layer, (batch, d)."""
+        """Return the encoder features right before the code layer.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Flat input rows.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, d)
+            The output of the last hidden layer, ``d = hidden_layer_sizes[-1]``
+            (``d = n_features`` with no hidden layer).
+        """
         for layer in self.encoder[:-1]:
             x = layer(x)
         return x
 
     def encode(self, x):
-        """Map rows of shape (batch, n_features) to codes (batch, n_components)."""
+        """Map rows to codes.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Flat input rows.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_components)
+            The codes.
+        """
         return self.encoder(x)
 
     def decode(self, z):
-        """Map codes (batch, n_components) back to rows (batch, n_features)."""
+        """Map codes back to rows.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (batch, n_components)
+            Codes.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            Reconstructions.
+        """
         return self.decoder(z)
 
     def forward(self, x):
-        """Reconstruct ``x``."""
+        """Reconstruct ``x``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Flat input rows.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            ``decode(encode(x))``.
+        """
         return self.decode(self.encode(x))

@@ -146,6 +146,27 @@ class RecurrentAutoEncoder(nn.Module):
         If ``input_shape`` is missing, is not two positive ints or its product
         is not ``n_features``; if ``hidden_layer_sizes`` is empty; if ``cell``
         is unknown.
+
+    See Also
+    --------
+    TransformerAutoEncoder : The attention-based sequence architecture.
+    check_input_shape : How ``input_shape`` is validated.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.modules import RecurrentAutoEncoder
+    >>> module = RecurrentAutoEncoder(
+    ...     n_features=6, n_components=2, hidden_layer_sizes=(4,),
+    ...     input_shape=(3, 2), cell="gru",
+    ... )
+    >>> x = torch.zeros(5, 6)  # five flattened sequences of 3 steps x 2
+    >>> module.features(x).shape
+    torch.Size([5, 4])
+    >>> module.encode(x).shape
+    torch.Size([5, 2])
+    >>> module(x).shape
+    torch.Size([5, 6])
     """
 
     def __init__(

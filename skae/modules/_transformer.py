@@ -140,6 +140,27 @@ class TransformerAutoEncoder(nn.Module):
     ValueError
         If ``input_shape`` is missing, is not two positive ints or its product
         is not ``n_features``; if ``hidden_layer_sizes`` is empty.
+
+    See Also
+    --------
+    RecurrentAutoEncoder : The LSTM or GRU sequence architecture.
+    check_input_shape : How ``input_shape`` is validated.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.modules import TransformerAutoEncoder
+    >>> module = TransformerAutoEncoder(
+    ...     n_features=6, n_components=2, hidden_layer_sizes=(8,),
+    ...     input_shape=(3, 2),
+    ... )
+    >>> x = torch.zeros(5, 6)  # five flattened sequences of 3 steps x 2
+    >>> module.features(x).shape  # d_model = 8
+    torch.Size([5, 8])
+    >>> module.encode(x).shape
+    torch.Size([5, 2])
+    >>> module(x).shape
+    torch.Size([5, 6])
     """
 
     def __init__(

@@ -97,6 +97,24 @@ class GaussianAutoEncoder(nn.Module):
     ValueError
         If ``n_components`` is missing for a custom base module, or
         disagrees with ``base.code``.
+
+    See Also
+    --------
+    variational_forward : The training forward pass, which samples the code.
+    skae.VariationalAE : The estimator that trains it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.modules import GaussianAutoEncoder, MLPAutoEncoder
+    >>> vae = GaussianAutoEncoder(MLPAutoEncoder(6, 2, hidden_layer_sizes=(8,)))
+    >>> vae.uses_features, vae.n_components
+    (True, 2)
+    >>> mu, logvar = vae.encode_distribution(torch.zeros(3, 6))
+    >>> mu.shape, logvar.shape
+    (torch.Size([3, 2]), torch.Size([3, 2]))
+    >>> vae.sample(4, generator=torch.Generator().manual_seed(0)).shape
+    torch.Size([4, 6])
     """
 
     def __init__(self, base, n_components=None):
@@ -287,6 +305,26 @@ def variational_forward(module, x, training):
     code : tuple of torch.Tensor
         ``(z, mu, logvar)`` in training, ``(mu, mu, logvar)`` in evaluation;
         what :class:`skae._penalties.GaussianKLPenalty` expects.
+
+    See Also
+    --------
+    GaussianAutoEncoder : A module this forward pass applies to.
+    skae.VariationalAE : The estimator that trains with it.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.modules import (
+    ...     GaussianAutoEncoder, MLPAutoEncoder, variational_forward,
+    ... )
+    >>> vae = GaussianAutoEncoder(MLPAutoEncoder(6, 2, hidden_layer_sizes=(8,)))
+    >>> x = torch.zeros(3, 6)
+    >>> reconstruction, (z, mu, logvar) = variational_forward(vae, x, training=True)
+    >>> reconstruction.shape, z.shape
+    (torch.Size([3, 6]), torch.Size([3, 2]))
+    >>> _, (z, mu, _) = variational_forward(vae, x, training=False)
+    >>> bool(torch.equal(z, mu))  # evaluation decodes the mean
+    True
     """
     mu, logvar = module.encode_distribution(x)
     if training:
