@@ -33,7 +33,10 @@ intersphinx_mapping = {}
 
 # -- autodoc / autosummary / numpydoc -------------------------------------
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": True}
+# "object" means what True means (every inherited member); as a string it lets
+# a directive name other base classes to stop at (the torch module template
+# stops at torch.nn.Module), which Sphinx ignores when the default is True.
+autodoc_default_options = {"members": True, "inherited-members": "object"}
 autodoc_typehints = "none"
 # autodoc documents every method (autodoc_default_options); numpydoc's own
 # member tables would list them a second time.

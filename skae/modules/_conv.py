@@ -4,7 +4,7 @@ import math
 
 from torch import nn
 
-from ._layers import check_input_shape, make_activation
+from ._layers import _EncoderDecoder, check_input_shape, make_activation
 
 
 def _downsampled(size):
@@ -110,7 +110,7 @@ def _crop_or_pad(h, size):
     return h
 
 
-class ConvAutoEncoder(nn.Module):
+class ConvAutoEncoder(_EncoderDecoder):
     """Convolutional autoencoder on rows that are flattened ``(C, H, W)`` images.
 
     The encoder is a stack of ``Conv2d(kernel_size=3, stride=2, padding=1)``
@@ -219,48 +219,3 @@ class ConvAutoEncoder(nn.Module):
             The flattened last convolutional feature map.
         """
         return self.encoder.features(x)
-
-    def encode(self, x):
-        """Map rows to codes.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, n_features)
-            Flat input rows.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_components)
-            The codes.
-        """
-        return self.encoder(x)
-
-    def decode(self, z):
-        """Map codes back to rows.
-
-        Parameters
-        ----------
-        z : torch.Tensor of shape (batch, n_components)
-            Codes.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_features)
-            Flat reconstructions.
-        """
-        return self.decoder(z)
-
-    def forward(self, x):
-        """Reconstruct ``x``.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, n_features)
-            Flat input rows.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_features)
-            ``decode(encode(x))``.
-        """
-        return self.decode(self.encode(x))

@@ -122,7 +122,61 @@ def check_input_shape(input_shape, n_features, layout):
     return shape
 
 
-class SigmoidCode(nn.Module):
+class _EncoderDecoder(nn.Module):
+    """An autoencoder module made of ``encoder`` and ``decoder`` submodules.
+
+    The built-in architectures share this protocol: subclasses set
+    ``self.encoder`` and ``self.decoder`` (or override :meth:`encode` and
+    :meth:`decode`).
+    """
+
+    def encode(self, x):
+        """Map rows to codes.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Flat input rows.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_components)
+            The codes.
+        """
+        return self.encoder(x)
+
+    def decode(self, z):
+        """Map codes back to rows.
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (batch, n_components)
+            Codes.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            Flat reconstructions.
+        """
+        return self.decoder(z)
+
+    def forward(self, x):
+        """Reconstruct ``x``.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Flat input rows.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_features)
+            ``decode(encode(x))``.
+        """
+        return self.decode(self.encode(x))
+
+
+class SigmoidCode(_EncoderDecoder):
     """Wrap an autoencoder module so that its code passes a sigmoid.
 
     Used by the KL sparsity penalty, whose target activation is a
@@ -195,21 +249,6 @@ class SigmoidCode(nn.Module):
             ``base.decode(z)``.
         """
         return self.base.decode(z)
-
-    def forward(self, x):
-        """Reconstruct ``x``.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, n_features)
-            Flat input rows.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_features)
-            ``decode(encode(x))``.
-        """
-        return self.decode(self.encode(x))
 
 
 class _Method(nn.Module):

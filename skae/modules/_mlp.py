@@ -2,10 +2,10 @@
 
 from torch import nn
 
-from ._layers import make_activation
+from ._layers import _EncoderDecoder, make_activation
 
 
-class MLPAutoEncoder(nn.Module):
+class MLPAutoEncoder(_EncoderDecoder):
     """Dense autoencoder whose decoder mirrors the encoder.
 
     The encoder is ``n_features -> hidden_layer_sizes... -> n_components`` with
@@ -88,48 +88,3 @@ class MLPAutoEncoder(nn.Module):
         for layer in self.encoder[:-1]:
             x = layer(x)
         return x
-
-    def encode(self, x):
-        """Map rows to codes.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, n_features)
-            Flat input rows.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_components)
-            The codes.
-        """
-        return self.encoder(x)
-
-    def decode(self, z):
-        """Map codes back to rows.
-
-        Parameters
-        ----------
-        z : torch.Tensor of shape (batch, n_components)
-            Codes.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_features)
-            Reconstructions.
-        """
-        return self.decoder(z)
-
-    def forward(self, x):
-        """Reconstruct ``x``.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, n_features)
-            Flat input rows.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_features)
-            ``decode(encode(x))``.
-        """
-        return self.decode(self.encode(x))

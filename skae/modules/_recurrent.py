@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from ._layers import check_input_shape, make_activation
+from ._layers import _EncoderDecoder, check_input_shape, make_activation
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -99,7 +99,7 @@ class _RecurrentDecoder(nn.Module):
         return h.reshape(*lead, n_steps * n_channels)
 
 
-class RecurrentAutoEncoder(nn.Module):
+class RecurrentAutoEncoder(_EncoderDecoder):
     """LSTM or GRU sequence autoencoder on rows that are flattened ``(T, F)``.
 
     Each row is viewed as ``T`` time steps of ``F`` channels. The encoder is a
@@ -211,48 +211,3 @@ class RecurrentAutoEncoder(nn.Module):
             ``d = hidden_layer_sizes[-1]``.
         """
         return self.encoder.features(x)
-
-    def encode(self, x):
-        """Map rows to codes.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, n_features)
-            Flat input rows.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_components)
-            The codes.
-        """
-        return self.encoder(x)
-
-    def decode(self, z):
-        """Map codes back to rows.
-
-        Parameters
-        ----------
-        z : torch.Tensor of shape (batch, n_components)
-            Codes.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_features)
-            Flat reconstructions.
-        """
-        return self.decoder(z)
-
-    def forward(self, x):
-        """Reconstruct ``x``.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, n_features)
-            Flat input rows.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_features)
-            ``decode(encode(x))``.
-        """
-        return self.decode(self.encode(x))

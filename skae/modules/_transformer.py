@@ -5,7 +5,7 @@ import math
 import torch
 from torch import nn
 
-from ._layers import check_input_shape, make_activation
+from ._layers import _EncoderDecoder, check_input_shape, make_activation
 from ._recurrent import _check_widths
 
 
@@ -94,7 +94,7 @@ class _TransformerDecoder(nn.Module):
         return h.reshape(*lead, math.prod(self.input_shape))
 
 
-class TransformerAutoEncoder(nn.Module):
+class TransformerAutoEncoder(_EncoderDecoder):
     """Transformer sequence autoencoder on rows that are flattened ``(T, F)``.
 
     Each row is viewed as ``T`` time steps of ``F`` channels. The model width
@@ -208,48 +208,3 @@ class TransformerAutoEncoder(nn.Module):
             The encoder's transformer outputs averaged over time.
         """
         return self.encoder.features(x)
-
-    def encode(self, x):
-        """Map rows to codes.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, n_features)
-            Flat input rows.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_components)
-            The codes.
-        """
-        return self.encoder(x)
-
-    def decode(self, z):
-        """Map codes back to rows.
-
-        Parameters
-        ----------
-        z : torch.Tensor of shape (batch, n_components)
-            Codes.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_features)
-            Flat reconstructions.
-        """
-        return self.decoder(z)
-
-    def forward(self, x):
-        """Reconstruct ``x``.
-
-        Parameters
-        ----------
-        x : torch.Tensor of shape (batch, n_features)
-            Flat input rows.
-
-        Returns
-        -------
-        torch.Tensor of shape (batch, n_features)
-            ``decode(encode(x))``.
-        """
-        return self.decode(self.encode(x))
