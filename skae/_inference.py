@@ -8,6 +8,8 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
+from ._net import batch_rows
+
 # Elements per inference block. On CPU, blocks of a few MB stay in cache
 # (measured on 60k x 784, 784-256-32: 2**18-2**21 elements ran 5% faster
 # than the raw forward on the whole array, 2**24 elements 14% slower); GPUs
@@ -19,7 +21,7 @@ _ACCELERATOR_BLOCK = 2**24
 def block_rows(n_rows, n_cols, device):
     """Rows per inference block for ``n_cols``-wide rows on ``device``."""
     budget = _CPU_BLOCK if torch.device(device).type == "cpu" else _ACCELERATOR_BLOCK
-    return int(max(1, min(n_rows, budget // max(1, n_cols))))
+    return batch_rows(n_rows, n_cols, budget)
 
 
 def map_row_blocks(module, fn, X, width, device, what):
