@@ -111,7 +111,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     _parameter_constraints: dict = {
         "n_components": [
-            Interval(Integral, 1, None, closed="left"),
+            Interval(Integral, 0, None, closed="left"),
             Interval(RealNotInt, 0, 1, closed="neither"),
         ],
         "hidden_layer_sizes": [
@@ -121,6 +121,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "architecture": [StrOptions(set(ARCHITECTURES)), callable],
         "input_shape": [tuple, None],
         "activation": [StrOptions(set(ACTIVATIONS))],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
         "output_activation": [StrOptions({"identity", "sigmoid"})],
         "loss": [StrOptions(set(_LOSSES))],
         "alpha": [Interval(Real, 0, None, closed="left")],
@@ -135,6 +136,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "precision": [StrOptions({"float32", "bfloat16"})],
         "shuffle": ["boolean"],
         "random_state": ["random_state"],
         "device": [str],
@@ -151,6 +153,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         architecture="mlp",
         input_shape=None,
         activation="relu",
+        dropout=0.0,
         output_activation="identity",
         loss="mse",
         alpha=0.0,
@@ -162,6 +165,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         n_iter_no_change=10,
         early_stopping=False,
         validation_fraction=0.1,
+        precision="float32",
         shuffle=True,
         random_state=None,
         device="auto",
@@ -174,6 +178,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.architecture = architecture
         self.input_shape = input_shape
         self.activation = activation
+        self.dropout = dropout
         self.output_activation = output_activation
         self.loss = loss
         self.alpha = alpha
@@ -185,6 +190,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.n_iter_no_change = n_iter_no_change
         self.early_stopping = early_stopping
         self.validation_fraction = validation_fraction
+        self.precision = precision
         self.shuffle = shuffle
         self.random_state = random_state
         self.device = device
@@ -205,6 +211,8 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"version of skae; available: {sorted(ARCHITECTURES)} or a callable."
             )
         kwargs = {}
+        if self.dropout:
+            kwargs["dropout"] = self.dropout
         if self.architecture in _SHAPED_ARCHITECTURES:  # a str here
             kwargs["input_shape"] = self._input_shape(n_features)
         return ARCHITECTURES[self.architecture](

@@ -34,8 +34,13 @@ input_shape : tuple of int, default=None
     number of features; one entry may be -1 and is then inferred, as in
     :func:`numpy.reshape` (``(1, 1, -1)`` fits any width).
 
-activation : {"relu", "tanh", "sigmoid", "gelu", "identity"}, default="relu"
+activation : {"relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", \
+"identity"}, default="relu"
     Activation of the hidden layers.
+
+dropout : float, default=0.0
+    Probability of zeroing each hidden unit during training (dropout
+    between hidden layers); inference never drops units.
 
 output_activation : {"identity", "sigmoid"}, default="identity"
     Activation of the reconstruction; "sigmoid" suits data in [0, 1].
@@ -76,6 +81,11 @@ early_stopping : bool, default=False
 
 validation_fraction : float, default=0.1
     Held-out fraction for early stopping and for a float ``n_components``.
+
+precision : {"float32", "bfloat16"}, default="float32"
+    Arithmetic of training. "bfloat16" trains under :func:`torch.autocast`
+    (mixed precision) with float32 master weights; outputs still follow
+    the input dtype.
 
 shuffle : bool, default=True
     Shuffle the rows at every epoch.

@@ -7,9 +7,12 @@ from torch import nn
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
     "tanh": nn.Tanh,
     "sigmoid": nn.Sigmoid,
-    "gelu": nn.GELU,
     "identity": nn.Identity,
 }
 
@@ -23,7 +26,8 @@ def make_activation(name):
 
     Parameters
     ----------
-    name : {"relu", "tanh", "sigmoid", "gelu", "identity"}
+    name : {"relu", "leaky_relu", "elu", "gelu", "silu", "tanh", "sigmoid", \
+"identity"}
         The activation, a key of ``ACTIVATIONS``.
 
     Returns
