@@ -1,4 +1,4 @@
-"""Batched inference over whole arrays (SPEC §6).
+"""Batched inference over whole arrays.
 
 Rows are fed to the module in large blocks sliced from the input, without a
 Dataset or DataLoader: skorch's ``predict`` path costs 4-7x a raw forward.

@@ -2,7 +2,7 @@
 
 It knows no estimator class: the estimator hands it a module, a criterion and
 three small picklable callables (forward, penalty, corruption). Data is fed as
-whole-tensor batches (SPEC §6): per-row Dataset indexing and collation cost
+whole-tensor batches: per-row Dataset indexing and collation cost
 more than the model itself on small networks.
 """
 

@@ -12,7 +12,7 @@ _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 class _NonNumericInputError(ValueError, TypeError):
     """Input that cannot become a float array.
 
-    A ValueError, as SPEC §4 asks, that is also the TypeError that
+    A ValueError, as the docs promise, that is also the TypeError that
     scikit-learn's own estimator checks expect.
     """
 

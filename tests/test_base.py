@@ -1,4 +1,4 @@
-"""Behaviour of the shared autoencoder base (SPEC §3, §4, §6) on the plain AE."""
+"""Behaviour of the shared autoencoder base on the plain AE."""
 
 import copy
 import pickle

@@ -1,4 +1,4 @@
-"""skae on a dask.distributed cluster (SPEC §7): joblib's Dask backend, dask-ml.
+"""skae on a dask.distributed cluster: joblib's Dask backend, dask-ml.
 
 One LocalCluster of two worker processes (one thread each) serves the module.
 The ``dask`` extra installs what these tests need; without it they skip.

@@ -1,4 +1,4 @@
-"""Safe model files: skae._persistence.save / load (SPEC §7)."""
+"""Safe model files: skae._persistence.save / load."""
 
 import inspect
 import io

@@ -1,4 +1,4 @@
-"""Reliability (SPEC §7): pickles across devices, sparse input, threads, joblib.
+"""Reliability: pickles across devices, sparse input, threads, joblib.
 
 CUDA on a CPU-only machine is faked faithfully: torch pickles each tensor
 storage with a location tag, and ``torch.serialization.location_tag`` is
