@@ -57,7 +57,7 @@ NUMPY_DTYPES = [
 PANDAS_DTYPES = ["Float64", "Int64", "boolean", "float64"]
 # Whole-matrix scales: tiny (subnormal products), ordinary, large, extreme.
 SCALES = [1.0, 1e-300, 1e-30, 1e3, 1e15, 1e30, 1e38, 1e300]
-SPECIAL_VALUES = [np.nan, np.inf, -np.inf, 1e308, -1e308, 3e38, 5e-324, 0.0]
+EDGE_VALUES = [np.nan, np.inf, -np.inf, 1e308, -1e308, 3e38, 5e-324, 0.0]
 
 
 @st.composite
@@ -77,7 +77,7 @@ def matrices(draw, n_rows=None, n_cols=None):
     values *= draw(st.sampled_from(SCALES))
     for _ in range(draw(st.integers(0, 2))):  # NaN, inf or extremes anywhere
         row, col = draw(st.integers(0, n_rows - 1)), draw(st.integers(0, n_cols - 1))
-        values[row, col] = draw(st.sampled_from(SPECIAL_VALUES))
+        values[row, col] = draw(st.sampled_from(EDGE_VALUES))
     if kind == "numpy":
         dtype = draw(st.sampled_from(NUMPY_DTYPES))
         with np.errstate(all="ignore"):
