@@ -4,6 +4,7 @@ from ._autoencoder import AutoEncoderTransformer
 from ._classifier import EncoderClassifier
 from ._contractive import ContractiveAE
 from ._denoising import DenoisingAE
+from ._onnx import register_onnx_converters, to_onnx
 from ._outlier import AutoEncoderOutlierDetector
 from ._persistence import load, save
 from ._sparse import SparseAE
@@ -21,5 +22,7 @@ __all__ = [
     "VariationalAE",
     "__version__",
     "load",
+    "register_onnx_converters",
     "save",
+    "to_onnx",
 ]
