@@ -2,6 +2,9 @@
 
 Rows are fed to the module in large blocks sliced from the input, without a
 Dataset or DataLoader: skorch's ``predict`` path costs 4-7x a raw forward.
+With ``precision="bfloat16"`` the blocks run under :func:`torch.autocast`
+(measured on 60k x 784, 784-256-32, one thread: 2.6-2.8x the float32 rows
+per second, the same as a bfloat16 copy of the weights, so no copy is kept).
 """
 
 import numpy as np
@@ -9,6 +12,7 @@ import scipy.sparse as sp
 import torch
 
 from ._net import batch_rows
+from ._precision import autocast_context
 
 # Elements per inference block. On CPU, blocks of a few MB stay in cache
 # (measured on 60k x 784, 784-256-32: 2**18-2**21 elements ran 5% faster
@@ -24,7 +28,7 @@ def block_rows(n_rows, n_cols, device):
     return batch_rows(n_rows, n_cols, budget)
 
 
-def map_row_blocks(module, fn, X, width, device, what):
+def map_row_blocks(module, fn, X, width, device, what, precision="float32"):
     """Return ``fn(module, block)`` over row blocks of X, as one array.
 
     Parameters
@@ -41,6 +45,10 @@ def map_row_blocks(module, fn, X, width, device, what):
         Where the module's weights live.
     what : str
         What the output holds, for the non-finite output error.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Arithmetic of the forward pass (see
+        :func:`~skae._precision.autocast_context`); the output still has
+        X's dtype.
 
     Returns
     -------
@@ -56,7 +64,7 @@ def map_row_blocks(module, fn, X, width, device, what):
     out = np.empty((n_samples, width), dtype=X.dtype)
     out_dtype = torch.float32 if out.dtype == np.float32 else torch.float64
     step = block_rows(n_samples, max(X.shape[1], width), device)
-    with torch.inference_mode():
+    with torch.inference_mode(), autocast_context(precision, device):
         for start in range(0, n_samples, step):
             block = X[start : start + step]
             if sp.issparse(block):
