@@ -1,0 +1,216 @@
+"""Mixed precision: precision="bfloat16" in training and inference."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.datasets import load_digits
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import skae
+from skae import (
+    AutoEncoderTransformer,
+    ContractiveAE,
+    DenoisingAE,
+    SparseAE,
+    VariationalAE,
+)
+from skae._inference import map_row_blocks
+from skae._precision import autocast_context, fused_optimizer_options
+
+from ._digits import digits_split, mse
+
+FAST = dict(hidden_layer_sizes=(16,), max_iter=5, random_state=0, device="cpu")
+
+
+def digits(dtype=np.float32):
+    return (load_digits().data[:400] / 16).astype(dtype)
+
+
+class RecordingAutoEncoder(torch.nn.Module):
+    """A one-layer autoencoder that records the dtype of the codes it makes.
+
+    Training forwards (gradients on) and inference forwards are kept apart:
+    the estimator may also run the module to check its shapes.
+    """
+
+    def __init__(self, n_features, n_components):
+        super().__init__()
+        self.encoder = torch.nn.Linear(n_features, n_components)
+        self.decoder = torch.nn.Linear(n_components, n_features)
+        self.trained_in = set()
+        self.inferred_in = set()
+
+    def encode(self, x):
+        z = self.encoder(x)
+        if torch.is_grad_enabled():
+            self.trained_in.add(z.dtype)
+        elif torch.is_inference_mode_enabled():
+            self.inferred_in.add(z.dtype)
+        return z
+
+    def decode(self, z):
+        return self.decoder(z)
+
+    def forward(self, x):
+        return self.decode(self.encode(x))
+
+
+def recording_architecture(n_features, n_components, input_shape):
+    return RecordingAutoEncoder(n_features, n_components)
+
+
+def recorder(est):
+    (module,) = [
+        m for m in est.module_.modules() if isinstance(m, RecordingAutoEncoder)
+    ]
+    return module
+
+
+# ------------------------------------------------------------ the helpers
+def test_autocast_context_float32_changes_nothing():
+    layer = torch.nn.Linear(4, 3)
+    with autocast_context("float32", torch.device("cpu")):
+        assert layer(torch.ones(2, 4)).dtype == torch.float32
+
+
+def test_autocast_context_bfloat16_computes_in_bfloat16():
+    layer = torch.nn.Linear(4, 3)
+    with autocast_context("bfloat16", "cpu"):
+        assert layer(torch.ones(2, 4)).dtype == torch.bfloat16
+    # Master weights stay float32.
+    assert layer.weight.dtype == torch.float32
+
+
+def test_autocast_context_rejects_unknown_precision():
+    with pytest.raises(ValueError, match="precision must be one of"):
+        autocast_context("float16", "cpu")
+
+
+def test_fused_optimizer_options_build_an_optimizer():
+    params = [torch.zeros(3, requires_grad=True)]
+    for optimizer in (torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD):
+        options = fused_optimizer_options(optimizer, "cpu")
+        assert options in ({}, {"fused": True})
+        optimizer(params, lr=0.1, **options)
+    # An optimizer without a fused kernel is left alone.
+    assert fused_optimizer_options(torch.optim.Rprop, "cpu") == {}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_map_row_blocks_bfloat16_keeps_input_dtype(dtype, sparse):
+    torch.manual_seed(0)
+    module = torch.nn.Linear(64, 5)
+    X = digits(dtype)
+    X_in = sp.csr_matrix(X) if sparse else X
+    exact = map_row_blocks(module, lambda m, x: m(x), X_in, 5, "cpu", "codes")
+    mixed = map_row_blocks(
+        module, lambda m, x: m(x), X_in, 5, "cpu", "codes", precision="bfloat16"
+    )
+    assert mixed.dtype == dtype
+    assert np.isfinite(mixed).all()
+    # bfloat16 keeps 8 significant bits: about 3 significant digits.
+    assert_allclose(mixed, exact, atol=2e-2 * np.abs(exact).max())
+    assert not np.array_equal(mixed, exact)
+
+
+# ---------------------------------------------- estimators (integration)
+def test_bfloat16_trains_and_infers_in_bfloat16():
+    est = AutoEncoderTransformer(
+        architecture=recording_architecture, precision="bfloat16", **FAST
+    ).fit(digits())
+    module = recorder(est)
+    assert module.trained_in == {torch.bfloat16}
+    assert module.encoder.weight.dtype == torch.float32  # float32 master weights
+    module.inferred_in.clear()
+    est.transform(digits())
+    assert module.inferred_in == {torch.bfloat16}
+
+
+def test_bfloat16_trains_in_bfloat16_from_float64_input():
+    # autocast leaves float64 tensors alone: the module must be float32.
+    est = AutoEncoderTransformer(
+        architecture=recording_architecture, precision="bfloat16", **FAST
+    ).fit(digits(np.float64))
+    assert recorder(est).trained_in == {torch.bfloat16}
+
+
+def test_float32_precision_never_uses_bfloat16():
+    est = AutoEncoderTransformer(architecture=recording_architecture, **FAST)
+    est.fit(digits())
+    est.transform(digits())
+    module = recorder(est)
+    assert module.trained_in == module.inferred_in == {torch.float32}
+
+
+def test_bfloat16_fit_is_reproducible():
+    X = digits()
+    first = AutoEncoderTransformer(precision="bfloat16", **FAST).fit(X)
+    second = AutoEncoderTransformer(precision="bfloat16", **FAST).fit(X)
+    assert_array_equal(first.loss_curve_, second.loss_curve_)
+    assert_array_equal(first.transform(X), second.transform(X))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bfloat16_outputs_follow_input_dtype(dtype):
+    X = digits(dtype)
+    est = AutoEncoderTransformer(precision="bfloat16", **FAST).fit(X)
+    codes = est.transform(X)
+    outputs = [
+        codes,
+        est.inverse_transform(codes),
+        est.reconstruct(X),
+        est.score_samples(X),
+    ]
+    for out in outputs:
+        assert out.dtype == dtype
+        assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        AutoEncoderTransformer(precision="bfloat16", **FAST),
+        SparseAE(sparsity="kl", precision="bfloat16", **FAST),
+        ContractiveAE(precision="bfloat16", **FAST),
+        DenoisingAE(precision="bfloat16", **FAST),
+        VariationalAE(precision="bfloat16", **FAST),
+    ],
+    ids=lambda est: type(est).__name__,
+)
+def test_every_autoencoder_fits_in_bfloat16(estimator):
+    X = digits()
+    codes = estimator.fit(X).transform(X)
+    assert codes.dtype == np.float32
+    assert np.isfinite(codes).all()
+    assert np.isfinite(estimator.loss_curve_).all()
+
+
+def test_bfloat16_reconstructs_as_well_as_float32():
+    X_train, X_test = digits_split()
+    errors = {}
+    for precision in ("float32", "bfloat16"):
+        est = AutoEncoderTransformer(
+            n_components=8, max_iter=60, random_state=0, precision=precision
+        ).fit(X_train)
+        errors[precision] = mse(est.reconstruct(X_test), X_test)
+    assert errors["bfloat16"] <= 1.05 * errors["float32"]
+
+
+def test_precision_is_saved_and_loaded(tmp_path):
+    X = digits()
+    est = AutoEncoderTransformer(precision="bfloat16", **FAST).fit(X)
+    path = tmp_path / "model.skae"
+    skae.save(est, path)
+    loaded = skae.load(path)
+    assert loaded.precision == "bfloat16"
+    assert_array_equal(loaded.transform(X), est.transform(X))
+
+
+@parametrize_with_checks(
+    [AutoEncoderTransformer(precision="bfloat16", max_iter=5, hidden_layer_sizes=(8,))]
+)
+def test_sklearn_compatible_in_bfloat16(estimator, check):
+    check(estimator)
