@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 TORCH_CPU ?= torch==2.13.0
 PYTEST_ARGS ?= -n 2
 
-.PHONY: install test demo lint bench slow clean
+.PHONY: install test demo lint bench slow dist clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -26,7 +26,7 @@ demo: install
 	$(PY) -m skae.demo
 
 lint: install
-	$(VENV)/bin/ruff check skae tests benchmarks
+	$(VENV)/bin/ruff check skae tests benchmarks examples
 
 bench: install
 	$(PY) benchmarks/bench_core.py
@@ -52,5 +52,31 @@ fuzz: install
 	SKAE_FUZZ_PROFILE=fuzz $(PY) -m pytest tests/test_fuzz.py -p no:xdist \
 		--hypothesis-show-statistics
 
+# The sdist and the wheel into dist/, checked by twine; then the wheel alone
+# in a fresh virtual environment (PyTorch first, as in `install`), imported
+# from outside the clone and fitted once.
+DIST_CHECK := import warnings, numpy as np, skae; \
+	warnings.simplefilter("ignore"); \
+	X = np.random.default_rng(0).normal(size=(100, 8)).astype(np.float32); \
+	est = skae.AutoEncoderTransformer(n_components=2, max_iter=5, random_state=0); \
+	codes = est.fit(X).transform(X); \
+	assert codes.shape == (100, 2) and np.isfinite(codes).all(); \
+	print("skae", skae.__version__, "from", skae.__file__, "codes", codes.shape)
+
+dist: install
+	$(PY) -m pip install -q build twine
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/*
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	python3 -m venv "$$tmp/venv" && \
+	if command -v nvidia-smi >/dev/null 2>&1; then \
+		"$$tmp/venv/bin/pip" install -q "torch>=2.2"; \
+	else \
+		"$$tmp/venv/bin/pip" install -q "$(TORCH_CPU)"; \
+	fi && \
+	"$$tmp/venv/bin/pip" install -q dist/*.whl && \
+	cd "$$tmp" && "$$tmp/venv/bin/python" -c '$(DIST_CHECK)'
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

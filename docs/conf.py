@@ -19,6 +19,8 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    # MathJax shipped with the pages (into _static/mathjax), not a CDN's.
+    "sphinx-mathjax-offline",
     "sphinx.ext.viewcode",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
@@ -55,7 +57,6 @@ sphinx_gallery_conf = {
     "abort_on_example_error": True,
     "doc_module": ("skae",),
     "backreferences_dir": "gen_modules/backreferences",
-    "reference_url": {"skae": None},
     "within_subsection_order": "FileNameSortKey",
     "remove_config_comments": True,
     "matplotlib_animations": False,

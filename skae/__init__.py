@@ -10,7 +10,7 @@ from ._persistence import load, save
 from ._sparse import SparseAE
 from ._variational import VariationalAE
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "AutoEncoderOutlierDetector",

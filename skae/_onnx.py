@@ -179,7 +179,7 @@ def to_onnx(estimator, X, *, target_opset=None, options=None):
         newest that skl2onnx supports. skae's estimators need opset 18 or
         later.
     options : dict, default=None
-        skl2onnx's conversion options, by ``id(step)`` or class. By
+        Conversion options for skl2onnx, by ``id(step)`` or class. By
         default the final classifier's ZipMap is off and an outlier
         detector also outputs ``score_samples``.
 

@@ -237,3 +237,34 @@ def test_api_reference_lists_every_public_name():
     data = set(skae.modules.__all__) - {obj.__name__ for obj in MODULES}
     unmentioned = {name for name in data if name not in api}
     assert not unmentioned, f"not mentioned in docs/api.rst: {sorted(unmentioned)}"
+
+
+# ------------------------------------------------- links to the API pages
+@pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda cls: cls.__name__)
+def test_html_repr_links_to_the_api_page(cls):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.utils import estimator_html_repr
+
+    # The page docs/api.rst generates for the class (autosummary, gen_modules/).
+    api = (Path(__file__).parents[1] / "docs" / "api.rst").read_text()
+    assert re.search(rf"^\s+{cls.__name__}$", api, flags=re.MULTILINE)
+    page = f"/gen_modules/skae.{cls.__name__}.html"
+    html = estimator_html_repr(make_pipeline(StandardScaler(), FAST[cls.__name__]()))
+    links = re.findall(r'href="([^"]+)"', html)
+    assert any(link.endswith(page) for link in links), links
+    version = "latest" if "dev" in skae.__version__ else skae.__version__
+    assert f"/{version}{page}" in html
+    # scikit-learn's own boxes keep their links.
+    assert "sklearn.preprocessing.StandardScaler.html" in html
+
+
+def test_html_repr_has_no_link_for_subclasses_outside_skae():
+    namespace = {}
+    exec(  # a class whose module is not skae's, as a user's would be
+        "from skae import AutoEncoderTransformer\n"
+        "class MyAutoEncoder(AutoEncoderTransformer):\n"
+        "    pass\n",
+        namespace,
+    )
+    assert namespace["MyAutoEncoder"]()._get_doc_link() == ""
