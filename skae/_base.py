@@ -15,22 +15,32 @@ from sklearn.base import (
     _fit_context,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
-from skorch.callbacks import ProgressBar
-from skorch.helper import predefined_split
 
 from ._inference import map_row_blocks
 from ._net import (
     ArrayDataset,
     AutoEncoderNet,
     PerSampleLoss,
-    StopOnPlateau,
-    TensorBatches,
+    adopt_optimizer_state,
     as_tensor,
     autoencode,
-    batch_rows,
+)
+from ._training import (
+    OPTIMIZERS,
+    build_module,
+    check_widths,
+    generators_for,
+    net_arguments,
+    new_seed,
+    record_training,
+    resolve_device,
+    restore_on_failure,
+    run_epochs,
+    split_rows,
+    to_device,
+    training_callbacks,
 )
 from ._validation import check_fitted_input, numeric_input
 from .modules import (
@@ -42,18 +52,14 @@ from .modules import (
     check_input_shape,
 )
 from .modules._layers import _Method
+from .modules._random import FitGenerators, use_generators
+from .modules._scaled import MeanOnly, Standardize, Standardized, Unstandardize
 
 _LOSSES = {
     "mse": torch.nn.MSELoss,
     "l1": torch.nn.L1Loss,
     "huber": torch.nn.HuberLoss,
     "bce": torch.nn.BCELoss,
-}
-
-_OPTIMIZERS = {
-    "adam": (torch.optim.Adam, {}),
-    "adamw": (torch.optim.AdamW, {}),
-    "sgd": (torch.optim.SGD, {"momentum": 0.9, "nesterov": True}),
 }
 
 # Built-in architectures: name -> module class taking the shared keywords.
@@ -71,33 +77,6 @@ _SHAPED_ARCHITECTURES = {
     "gru": "(T, F)",
     "transformer": "(T, F)",
 }
-
-
-def resolve_device(device):
-    """Turn the ``device`` parameter into an available :class:`torch.device`."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise ValueError(
-            f"device={device!r} is not a valid torch device string."
-        ) from None
-    kind = resolved.type
-    if kind == "cuda":
-        available = torch.cuda.is_available() and (
-            resolved.index is None or resolved.index < torch.cuda.device_count()
-        )
-    elif kind == "mps":
-        available = torch.backends.mps.is_available()
-    else:
-        available = kind == "cpu"
-    if not available:
-        raise ValueError(
-            f"device={device!r} is not available on this machine; use "
-            "device='cpu' or device='auto'."
-        )
-    return resolved
 
 
 class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -125,7 +104,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "output_activation": [StrOptions({"identity", "sigmoid"})],
         "loss": [StrOptions(set(_LOSSES))],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "optimizer": [StrOptions(set(_OPTIMIZERS))],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [
             StrOptions({"auto"}),
@@ -241,13 +220,7 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     # --------------------------------------------------------------- checks
     def _hidden_layer_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if any(not isinstance(s, Integral) or s < 1 for s in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must hold positive integers, got {sizes}."
-            )
-        return sizes
+        return check_widths(self.hidden_layer_sizes, "hidden_layer_sizes")
 
     def _input_shape(self, n_features):
         """``input_shape`` with a ``-1`` entry inferred, validated against X.
@@ -316,6 +289,19 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 )
 
     # -------------------------------------------------------------- fitting
+    # Parameters that shape the network: a warm-started fit or partial_fit
+    # refuses a change to one of them (a ValueError naming it); every other
+    # parameter is read afresh at each call.
+    _network_parameters = (
+        "n_components",
+        "hidden_layer_sizes",
+        "architecture",
+        "input_shape",
+        "activation",
+        "dropout",
+        "output_activation",
+    )
+
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the autoencoder on X.
@@ -350,32 +336,49 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self : object
             The updated estimator.
         """
+        return self._fit(X, incremental=True)
+
+    def _fit(self, X, X_clean=None, *, incremental):
+        with restore_on_failure(self):
+            if incremental:
+                self._check_incremental()
+            device = resolve_device(self.device)
+            continuing = (incremental or self.warm_start) and hasattr(self, "net_")
+            if continuing:
+                self._check_network_unchanged()
+            X = self._validate_training_data(X, reset=not continuing)
+            if X_clean is not None:
+                X_clean = self._validate_clean(X_clean, X)
+            self._check_loss(X if X_clean is None else X_clean)
+            if continuing:
+                self._continue_training(X, X_clean, device, incremental)
+            else:
+                self._train_new(X, X_clean, device, incremental)
+        return self
+
+    def _check_incremental(self):
         if isinstance(self.n_components, Real) and not isinstance(
             self.n_components, Integral
         ):
             raise ValueError(
                 "partial_fit needs an int n_components; a fraction is searched by fit."
             )
-        return self._fit(X, incremental=True)
+        if self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: each call "
+                "trains one epoch and cannot stop early. Use fit, or set "
+                "early_stopping=False."
+            )
 
-    def _fit(self, X, X_clean=None, *, incremental):
-        state = self.__dict__.copy()
-        try:
-            device = resolve_device(self.device)
-            continuing = (incremental or self.warm_start) and hasattr(self, "net_")
-            X = self._validate_training_data(X, reset=not continuing)
-            if X_clean is not None:
-                X_clean = self._validate_clean(X_clean, X)
-            if continuing:
-                self._continue_training(X, X_clean, incremental)
-            else:
-                self._train_new(X, X_clean, device, incremental)
-        except BaseException:
-            # A failed fit changes nothing: fitted attributes as they were.
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
-        return self
+    def _check_network_unchanged(self):
+        for name, value in self._network.items():
+            if not _same(getattr(self, name), value):
+                raise ValueError(
+                    f"{name} changed from {value!r} to {getattr(self, name)!r} "
+                    "since the network was built; warm_start and partial_fit "
+                    "continue training the same network. Set warm_start=False "
+                    "(or clone the estimator) to train a new one."
+                )
 
     def _validate_training_data(self, X, *, reset):
         with numeric_input():
@@ -389,7 +392,6 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
         if sp.issparse(X):
             X = X.tocsr()  # row batches; a CSC copy costs nnz, never dense
-        self._check_loss(X)
         return X
 
     def _validate_clean(self, X_clean, X):
@@ -404,252 +406,298 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
         return X_clean
 
+    def _check_bottleneck(self, n_components, n_features):
+        """Refuse a bottleneck that this estimator cannot use (hook)."""
+
+    def _fit_statistics(self, X):
+        """Learn what a fresh fit learns once from its targets X (hook).
+
+        The base learns the per-feature mean and one global scale (the root
+        mean variance of the features), which the network sees its data
+        through. Subclasses may learn more (call super()).
+        """
+        mean, var = _column_mean_var(X)
+        scale = float(np.sqrt(np.mean(var))) if var.size else 1.0
+        self._data_mean = mean
+        self._data_scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+        self._data_variance = float(np.sum(var))
+
+    def _standardization(self, n_components):
+        """Return the (mean, scale) the network sees its rows through.
+
+        Data for a sigmoid output or the BCE loss stays in [0, 1]; the
+        zero-width network always reconstructs the mean.
+        """
+        n_features = self._data_mean.shape[0]
+        if n_components == 0:
+            return self._data_mean, 1.0
+        if self.output_activation == "sigmoid" or self.loss == "bce":
+            return np.zeros(n_features), 1.0
+        return self._data_mean, self._data_scale
+
     def _train_new(self, X, X_clean, device, incremental):
-        n_samples, n_features = X.shape
+        n_features = X.shape[1]
         self._input_shape(n_features)
         self._hidden_layer_sizes()
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        validate = self.early_stopping and not incremental
-        fraction_search = isinstance(self.n_components, Real) and not isinstance(
+        self._seed = new_seed(self.random_state)
+        self._network = {
+            name: copy.deepcopy(getattr(self, name))
+            for name in self._network_parameters
+        }
+        self._fit_statistics(X if X_clean is None else X_clean)
+        if isinstance(self.n_components, Real) and not isinstance(
             self.n_components, Integral
-        )
-        if fraction_search:
-            net, n_components, rng_state = self._search_n_components(
-                X, X_clean, device, seed
+        ):
+            n_components, net, stopping = self._search_n_components(
+                X, X_clean, device
             )
             validate = True
         else:
             n_components = int(self.n_components)
-            net, rng_state = self._train(
+            self._check_bottleneck(n_components, n_features)
+            validate = self.early_stopping
+            module = self._new_module(n_components, X.dtype, FitGenerators(self._seed))
+            net, stopping = self._train(
+                module,
                 X,
                 X_clean,
-                n_components,
                 device,
-                seed,
-                epochs=1 if incremental else self.max_iter,
+                generators_for(self, self._seed, fresh=True),
+                epochs=self._epochs(n_components, incremental),
                 validate=validate,
             )
         self.n_components_ = n_components
-        self._set_fitted(net, rng_state, validate, warn=not incremental)
+        self._record(net, stopping, validate, warn=not incremental)
 
-    def _continue_training(self, X, X_clean, incremental):
-        net = self.net_
-        validate = self.early_stopping and not incremental
-        epochs = 1 if incremental else self.max_iter
-        # The net may have been built to watch a validation split that this
-        # call does not hold out (partial_fit after early stopping), or the
-        # other way round: watch what this call records.
-        stopping = dict(net.callbacks_)["stopping"]
-        stopping.monitor = "valid_score" if validate else "train_loss"
-        stopping.lower_is_better = not validate
-        stopping.keep_best = validate
-        snapshot = (
-            copy.deepcopy(net.module_.state_dict()),
-            copy.deepcopy(net.optimizer_.state_dict()),
-            len(net.history),
-        )
+    def _continue_training(self, X, X_clean, device, incremental):
+        previous = self.net_
+        module = previous.module_
+        validate = self.early_stopping
+        # Roll-back point: the module is trained in place. The optimizer's
+        # state is copied into the new net by load_state_dict, so the old
+        # one needs no copy.
+        weights = {k: v.detach().clone() for k, v in module.state_dict().items()}
         try:
-            rng_state = self._run_epochs(
-                net, X, X_clean, epochs, validate, self._rng_state
+            net, stopping = self._train(
+                module,
+                X,
+                X_clean,
+                device,
+                generators_for(self, self._seed, fresh=False),
+                epochs=self._epochs(self.n_components_, incremental),
+                validate=validate,
+                history=previous.history,
+                optimizer=previous.optimizer_ if incremental else None,
+                best=self._best if validate else None,
             )
         except BaseException:
-            net.module_.load_state_dict(snapshot[0])
-            net.optimizer_.load_state_dict(snapshot[1])
-            del net.history[snapshot[2] :]
+            module.load_state_dict(weights)
             raise
-        self._set_fitted(net, rng_state, validate, warn=not incremental)
+        self._record(net, stopping, validate, warn=not incremental)
 
-    def _set_fitted(self, net, rng_state, validate, warn):
+    def _epochs(self, n_components, incremental):
+        if n_components == 0:
+            return 0  # nothing to learn: the reconstruction is the mean
+        return 1 if incremental else self.max_iter
+
+    def _record(self, net, stopping, validate, warn):
         net.module_.eval()
-        history = net.history
-        self.net_ = net
-        self._rng_state = rng_state
-        self.n_iter_ = len(history)
-        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
-        if validate:
-            # Epochs of earlier warm-started fits may have had no validation.
-            self.validation_scores_ = [
-                float(epoch["valid_score"])
-                for epoch in history
-                if "valid_score" in epoch
-            ]
-            self.best_validation_score_ = max(self.validation_scores_)
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-        stopping = dict(net.callbacks_)["stopping"]
-        if warn and not stopping.stopped_:
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                "reached and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-            )
-
-    def _train(self, X, X_clean, n_components, device, seed, *, epochs, validate):
-        """Build a new net on ``n_components`` and train it ``epochs`` epochs."""
-        rng_devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=rng_devices):
-            torch.manual_seed(seed)
-            net = self._make_net(
-                X.shape,
-                n_components,
-                getattr(torch, X.dtype.name),
-                device,
-                validate=validate,
-            )
-            rng_state = torch.random.get_rng_state()
-            if device.type == "cuda":
-                rng_state = (rng_state, torch.cuda.get_rng_state(device))
-        rng_state = self._run_epochs(
-            net, X, X_clean, epochs, validate, rng_state, split_seed=seed
+        record_training(
+            self,
+            net,
+            stopping,
+            validate=validate,
+            warn=warn and self.n_components_ > 0,
+            max_iter=self.max_iter,
         )
-        return net, rng_state
 
-    def _rebuild_net(self, *, dtype, device, batch_size):
-        """Return an initialized net shaped like the fitted one (for skae.load)."""
-        return self._make_net(
-            (batch_size, self.n_features_in_),
-            self.n_components_,
-            dtype,
+    def _new_module(self, n_components, dtype, generators):
+        """Build the network on ``n_components``, initialised from ``generators``."""
+        n_features = self._data_mean.shape[0]
+        torch_dtype = (
+            dtype
+            if isinstance(dtype, torch.dtype)
+            else getattr(torch, np.dtype(dtype).name)
+        )
+
+        def build():
+            if n_components == 0:
+                return MeanOnly(n_features)
+            return self._build_module(n_features, n_components)
+
+        inner = build_module(generators, build).to(torch_dtype)
+        self._validate_module(inner, n_features, n_components, torch_dtype)
+        mean, scale = self._standardization(n_components)
+        return Standardized(inner, torch.as_tensor(mean, dtype=torch_dtype), scale).to(
+            torch_dtype
+        )
+
+    def _train(
+        self,
+        module,
+        X,
+        X_clean,
+        device,
+        generators,
+        *,
+        epochs,
+        validate,
+        history=None,
+        optimizer=None,
+        best=None,
+    ):
+        """Train ``module`` on a net built from the current parameters."""
+        n_samples, n_features = X.shape
+        scale = float(module.scale)
+        net = self._make_net(
+            module,
+            n_samples,
             device,
-            validate=getattr(self, "validation_scores_", None) is not None,
+            validate=validate,
+            best=best,
+            total=self._data_variance / scale**2,
         )
+        if history is not None:
+            net.history = type(history)(history)  # a copy: roll-back keeps the old
+        if optimizer is not None and type(optimizer) is type(net.optimizer_):
+            adopt_optimizer_state(net.optimizer_, optimizer)
+        dtype = next(module.parameters()).dtype
+        train, valid = self._datasets(X, X_clean, device, dtype, validate, net)
+        # Set per call, so set_params between warm starts takes effect.
+        # Given clean targets, X is already noisy: no corruption on top.
+        net.penalty = self._penalty(X)
+        net.corruption = None if X_clean is not None else self._corruption(X)
+        stopping = None
+        if epochs:
+            stopping = run_epochs(net, generators, train, valid, epochs)
+        self._generator_state = generators.get_state()
+        return net, stopping
 
-    def _make_net(self, shape, n_components, dtype, device, *, validate):
-        """Build and initialize the skorch net around a new module.
-
-        The penalty and corruption hooks are attached by :meth:`_run_epochs`,
-        as they may read statistics of the training data.
-        """
-        n_samples, n_features = shape
-        module = self._build_module(n_features, n_components).to(dtype)
-        self._validate_module(module, n_features, n_components, dtype)
-        optimizer, optimizer_kwargs = _OPTIMIZERS[self.optimizer]
-        batch_size = (
-            min(200, n_samples) if self.batch_size == "auto" else self.batch_size
-        )
-        callbacks = [
-            (
-                "stopping",
-                StopOnPlateau(
-                    monitor="valid_score" if validate else "train_loss",
-                    lower_is_better=not validate,
-                    patience=self.n_iter_no_change,
-                    tol=self.tol,
-                    keep_best=validate,
-                ),
-            ),
-        ]
-        if self.verbose:
-            callbacks.append(("progress", ProgressBar()))
-        callbacks += copy.deepcopy(self.callbacks or [])
-        net = AutoEncoderNet(
-            module=module,
-            criterion=self._criterion(),
-            optimizer=optimizer,
-            lr=self.learning_rate_init,
-            optimizer__weight_decay=self.alpha,
-            **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
-            batch_size=min(batch_size, n_samples),
-            iterator_train=TensorBatches,
-            iterator_train__shuffle=self.shuffle,
-            iterator_valid=TensorBatches,
-            iterator_valid__batch_size=batch_rows(n_samples, n_features),
-            train_split=None,
-            callbacks=callbacks,
-            forward_fn=self._forward_fn(),
-            device=device,
-            verbose=self.verbose,
-        )
-        return net.initialize()
-
-    def _run_epochs(self, net, X, X_clean, epochs, validate, rng_state, split_seed=0):
-        """Train ``net`` for ``epochs`` epochs from the given torch RNG state."""
-        device = torch.device(net.device)
-        dtype = next(net.module_.parameters()).dtype
+    def _datasets(self, X, X_clean, device, dtype, validate, net):
+        """Return the training rows, and the validation rows when ``validate``."""
         data = X if sp.issparse(X) else as_tensor(X)
         target = X_clean
         if target is not None and not sp.issparse(target):
             target = as_tensor(target)
-        if device.type != "cpu" and not sp.issparse(X) and X.nbytes <= 2**30:
-            # Small dense data goes to the accelerator once, not per batch.
-            data = data.to(device, dtype)
-            target = None if target is None else target.to(device, dtype)
-        train_rows = valid_rows = None
-        if validate:
-            train_rows, valid_rows = _split_rows(
-                X.shape[0], self.validation_fraction, split_seed
-            )
-        dataset = ArrayDataset(data, target, train_rows, dtype=dtype, device=device)
-        valid = ArrayDataset(data, target, valid_rows, dtype=dtype, device=device)
-        net.train_split = predefined_split(valid) if validate else None
-        # Set per run, so set_params between warm starts takes effect. Given
-        # clean targets, X is already noisy: no corruption on top.
-        net.penalty = self._penalty(X)
-        net.corruption = None if X_clean is not None else self._corruption(X)
-        net.max_epochs = epochs
-        rng_devices = [device] if device.type == "cuda" else []
-        try:
-            with torch.random.fork_rng(devices=rng_devices):
-                if device.type == "cuda":
-                    torch.random.set_rng_state(rng_state[0])
-                    torch.cuda.set_rng_state(rng_state[1], device)
-                else:
-                    torch.random.set_rng_state(rng_state)
-                net.partial_fit(dataset)
-                rng_state = torch.random.get_rng_state()
-                if device.type == "cuda":
-                    rng_state = (rng_state, torch.cuda.get_rng_state(device))
-        finally:
-            net.train_split = None  # the net must not keep the data alive
-        return rng_state
+        data, target = to_device(
+            data, target, device, dtype, 0 if sp.issparse(X) else X.nbytes
+        )
+        rows = dict(dtype=dtype, device=device)
+        if not validate:
+            return ArrayDataset(data, target, None, **rows), None
+        train_rows, valid_rows = split_rows(
+            X.shape[0], self.validation_fraction, self._seed
+        )
+        train = ArrayDataset(data, target, train_rows, **rows)
+        inputs, clean = ArrayDataset(data, target, valid_rows, **rows).batch(
+            slice(None)
+        )
+        corrupt = None if X_clean is not None else self._corruption(X)
+        if corrupt is not None:
+            # Validation scores denoising: one fixed noisy draw of the rows.
+            with use_generators(FitGenerators(self._seed + 1)):
+                inputs = corrupt(inputs)
+        module = net.module_
+        with torch.no_grad():
+            standardized = module.standardize(clean)
+            net.valid_total = float(torch.mean(torch.sum(standardized**2, dim=1)))
+        return train, ArrayDataset(inputs, clean, None, **rows)
 
-    def _search_n_components(self, X, X_clean, device, seed):
+    def _rebuild_module(self, dtype):
+        """Return an untrained module shaped like the fitted one (skae.load)."""
+        return self._new_module(self.n_components_, dtype, FitGenerators(0))
+
+    def _rebuild_net(self, *, dtype, device, batch_size):
+        """Return an initialized net shaped like the fitted one (for skae.load)."""
+        return self._make_net(
+            self._rebuild_module(dtype),
+            batch_size,
+            device,
+            validate=getattr(self, "validation_scores_", None) is not None,
+        )
+
+    def _make_net(self, module, n_samples, device, *, validate, best=None, total=1.0):
+        """Build and initialize a skorch net around ``module``.
+
+        The penalty and corruption hooks are attached by :meth:`_train`, as
+        they may read statistics of the training data.
+        """
+        n_features = module.mean.shape[0]
+        net = AutoEncoderNet(
+            module=module,
+            criterion=self._criterion(),
+            # alpha is an L2 penalty on the weights, not the biases (as MLP's).
+            optimizer__weight_decay=self.alpha,
+            optimizer__param_groups=[("*bias*", {"weight_decay": 0.0})],
+            callbacks=training_callbacks(
+                self, validate=validate, total=total, best=best
+            ),
+            forward_fn=self._forward_fn(),
+            precision=self.precision,
+            **net_arguments(
+                self, n_samples=n_samples, n_features=n_features, device=device
+            ),
+        )
+        return net.initialize()
+
+    def _search_n_components(self, X, X_clean, device):
         """Smallest bottleneck whose held-out R² reaches ``n_components``.
 
         R² is ``1 - SSE / SST`` on a held-out ``validation_fraction`` of the
-        rows (SST around the training rows' mean). Sizes 1, 2, 4, ... are
-        tried until one reaches the target, then the gap below it is bisected:
-        about ``2 log2(k)`` networks are trained instead of ``k``. Every
-        candidate trains on the same split with early stopping on it, and the
-        network of the chosen size is kept as it is.
+        rows. Sizes 1, 2, 4, ... are tried until one reaches the target,
+        then the gap below it is bisected: about ``2 log2(k)`` networks are
+        trained instead of ``k``. Every candidate trains on the same split
+        with early stopping on it, and the network of the chosen size is
+        kept as it is. The R² of every size tried is kept in
+        ``bottleneck_scores_``.
         """
-        train_rows, valid_rows = _split_rows(X.shape[0], self.validation_fraction, seed)
-        target = X if X_clean is None else X_clean
-        dense = (lambda A: A.toarray()) if sp.issparse(target) else np.asarray
-        center = np.asarray(target[train_rows].mean(axis=0)).ravel()
-        total = float(np.mean((dense(target[valid_rows]) - center) ** 2))
         trained = {}
 
         def r2(k):
             if k not in trained:
+                module = self._new_module(k, X.dtype, FitGenerators(self._seed))
                 trained[k] = self._train(
-                    X, X_clean, k, device, seed, epochs=self.max_iter, validate=True
+                    module,
+                    X,
+                    X_clean,
+                    device,
+                    FitGenerators(self._seed),
+                    epochs=self.max_iter,
+                    validate=True,
+                    best=None,
                 )
-            best = max(trained[k][0].history[:, "valid_score"])
-            return 1.0 + best / total if total > 0 else 1.0
+            return trained[k][1].best_
 
         n_features = X.shape[1]
+        largest = self._largest_bottleneck(n_features)
         low, high = 0, 1
-        while r2(high) < self.n_components and high < n_features:
-            low, high = high, min(2 * high, n_features)
+        while r2(high) < self.n_components and high < largest:
+            low, high = high, min(2 * high, largest)
         if r2(high) < self.n_components:
             best_k = max(trained, key=r2)
             warnings.warn(
-                f"No bottleneck up to {n_features} reached a held-out R² of "
+                f"No bottleneck up to {largest} reached a held-out R² of "
                 f"{self.n_components}; using n_components_={best_k} "
                 f"(R²={r2(best_k):.4f}).",
                 ConvergenceWarning,
+                stacklevel=3,
             )
-            return trained[best_k][0], best_k, trained[best_k][1]
-        while high - low > 1:
-            middle = (low + high) // 2
-            if r2(middle) >= self.n_components:
-                high = middle
-            else:
-                low = middle
-        net, rng_state = trained[high]
-        return net, high, rng_state
+            high = best_k
+        else:
+            while high - low > 1:
+                middle = (low + high) // 2
+                if r2(middle) >= self.n_components:
+                    high = middle
+                else:
+                    low = middle
+        self.bottleneck_scores_ = {k: float(r2(k)) for k in sorted(trained)}
+        net, stopping = trained[high]
+        self._generator_state = FitGenerators(self._seed).get_state()
+        return high, net, stopping
+
+    def _largest_bottleneck(self, n_features):
+        """Return the widest code the bottleneck search may try."""
+        return n_features
 
     # ------------------------------------------------------------ inference
     def _map_batches(self, fn, X, width, what):
@@ -774,25 +822,25 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     @property
     def encoder_(self):
-        """The encoding half of ``module_``."""
+        """The encoding half of ``module_``: standardization, then the encoder."""
         module = self.module_
-        encoder = getattr(module, "encoder", None)
-        return (
-            encoder
-            if isinstance(encoder, torch.nn.Module)
-            else _Method(module, "encode")
-        )
+        encoder = getattr(module.inner, "encoder", None)
+        if not isinstance(encoder, torch.nn.Module):
+            encoder = _Method(module.inner, "encode")
+        sequential = isinstance(encoder, torch.nn.Sequential)
+        layers = list(encoder) if sequential else [encoder]
+        return torch.nn.Sequential(Standardize(module.mean, module.scale), *layers)
 
     @property
     def decoder_(self):
-        """The decoding half of ``module_``."""
+        """The decoding half of ``module_``: the decoder, then the user's units."""
         module = self.module_
-        decoder = getattr(module, "decoder", None)
-        return (
-            decoder
-            if isinstance(decoder, torch.nn.Module)
-            else _Method(module, "decode")
-        )
+        decoder = getattr(module.inner, "decoder", None)
+        if not isinstance(decoder, torch.nn.Module):
+            decoder = _Method(module.inner, "decode")
+        sequential = isinstance(decoder, torch.nn.Sequential)
+        layers = list(decoder) if sequential else [decoder]
+        return torch.nn.Sequential(*layers, Unstandardize(module.mean, module.scale))
 
     @property
     def device_(self):
@@ -803,15 +851,6 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _n_features_out(self):
         return self.n_components_
 
-    def __setstate__(self, state):
-        # skorch maps a CUDA-fitted net_ to the CPU (with a DeviceWarning)
-        # where CUDA is missing; the RNG state then loses its CUDA half.
-        net = state.get("net_")
-        rng_state = state.get("_rng_state")
-        if isinstance(rng_state, tuple) and torch.device(net.device).type != "cuda":
-            state = {**state, "_rng_state": rng_state[0]}
-        super().__setstate__(state)
-
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
@@ -819,12 +858,26 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return tags
 
 
-def _split_rows(n_samples, fraction, seed):
-    """Shuffled (train, validation) row indices, each non-empty when possible."""
-    order = np.random.RandomState(seed).permutation(n_samples)
-    n_valid = min(max(1, int(round(fraction * n_samples))), n_samples - 1)
-    if n_valid < 1:
-        raise ValueError(
-            "early_stopping needs at least 2 samples to hold out a validation split."
-        )
-    return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+def _same(value, other):
+    """Whether two parameter values are equal (tuples and lists alike)."""
+    if isinstance(value, (list, tuple)) and isinstance(other, (list, tuple)):
+        return list(value) == list(other)
+    try:
+        return bool(value == other)
+    except Exception:  # e.g. arrays compare elementwise
+        return value is other
+
+
+def _column_mean_var(X, block=2**16):
+    """Per-column mean and variance in float64, without a float64 copy of X."""
+    n_samples = X.shape[0]
+    if sp.issparse(X):
+        from sklearn.utils.sparsefuncs import mean_variance_axis
+
+        mean, var = mean_variance_axis(X.astype(np.float64), axis=0)
+        return mean, var
+    mean = X.mean(axis=0, dtype=np.float64)
+    squares = np.zeros(X.shape[1])
+    for start in range(0, n_samples, block):
+        squares += np.sum((X[start : start + block] - mean) ** 2, axis=0)
+    return mean, squares / max(1, n_samples)

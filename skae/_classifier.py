@@ -14,23 +14,28 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import validate_data
 from skorch import NeuralNet
-from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog, ProgressBar
-from skorch.helper import predefined_split
+from skorch.callbacks import EpochTimer, PassthroughScoring, PrintLog
 
 from ._autoencoder import AutoEncoderTransformer
-from ._base import _OPTIMIZERS, BaseAutoEncoder, _split_rows, resolve_device
+from ._base import BaseAutoEncoder
 from ._inference import map_row_blocks
-from ._net import (
-    ArrayDataset,
-    FiniteLoss,
-    StopOnPlateau,
-    TensorBatches,
-    as_tensor,
-    batch_rows,
+from ._net import ArrayDataset, FiniteLoss, as_tensor
+from ._training import (
+    build_module,
+    check_widths,
+    net_arguments,
+    record_training,
+    resolve_device,
+    restore_on_failure,
+    run_epochs,
+    split_rows,
+    to_device,
+    training_callbacks,
 )
 from ._validation import check_fitted_input
+from .modules._random import FitGenerators
 
 # The linear probe trains only a new head on standardised codes; it runs at
 # this multiple of ``learning_rate_init``, the rate of fine-tuning.
@@ -301,38 +306,30 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
         self.callbacks = callbacks
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, *, X_unlabeled=None):
-        """Pretrain the autoencoder, then train encoder and head on (X, y).
+    def fit(self, X, y):
+        """Pretrain the autoencoder on every row, then classify the labelled ones.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Labelled training rows. Sparse CSR/CSC input is densified batch
-            by batch.
+            Training rows, labelled and unlabelled. Sparse CSR/CSC input is
+            densified batch by batch.
         y : array-like of shape (n_samples,)
             Class labels, of any type scikit-learn classifiers accept
-            (integers, strings, ...).
-        X_unlabeled : {array-like, sparse matrix} of shape \
-(n_unlabeled, n_features), default=None
-            Extra rows without labels, used only to pretrain the
-            autoencoder (together with X).
+            (integers, strings, ...); ``-1`` marks an unlabelled row (the
+            integer -1, or the string "-1" in an array of strings), as in
+            :class:`~sklearn.semi_supervised.SelfTrainingClassifier`.
 
         Returns
         -------
         self : object
             The fitted classifier.
         """
-        state = self.__dict__.copy()
-        try:
-            self._fit(X, y, X_unlabeled)
-        except BaseException:
-            # A failed fit changes nothing: fitted attributes as they were.
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
+        with restore_on_failure(self):
+            self._fit(X, y)
         return self
 
-    def _fit(self, X, y, X_unlabeled):
+    def _fit(self, X, y):
         X, y = validate_data(
             self,
             X,
@@ -340,72 +337,43 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
             accept_sparse=("csr", "csc"),
             dtype=(np.float32, np.float64),
         )
-        check_classification_targets(y)
-        labels = LabelEncoder().fit(y)
+        labeled = ~_unlabeled(y)
+        y_labeled = y[labeled]
+        if y_labeled.shape[0] == 0:
+            raise ValueError(
+                "EncoderClassifier needs labelled rows; every label is -1 "
+                "(unlabelled)."
+            )
+        check_classification_targets(y_labeled)
+        labels = LabelEncoder().fit(y_labeled)
         if len(labels.classes_) < 2:
             raise ValueError(
                 "EncoderClassifier needs samples of at least 2 classes; the "
                 f"data contain only one class: {labels.classes_[0]!r}."
             )
-        target = labels.transform(y).astype(np.int64)
-        self._check_head_sizes()
+        target = labels.transform(y_labeled).astype(np.int64)
+        check_widths(self.head_hidden_layer_sizes, "head_hidden_layer_sizes")
         device = resolve_device(self.device)
-        X_all = self._stack_unlabeled(X, X_unlabeled)
         rng = check_random_state(self.random_state)
         autoencoder = self._make_autoencoder(rng)
-        autoencoder.fit(X_all, None)
+        autoencoder.fit(X, None)  # every row, labelled or not
         seed = rng.randint(np.iinfo(np.int32).max)
-        codes = autoencoder.transform(X_all)
-        net, converged = self._train(
-            X, target, autoencoder, codes, len(labels.classes_), device, seed
+        codes = autoencoder.transform(X)
+        X_labeled = X[np.flatnonzero(labeled)] if sp.issparse(X) else X[labeled]
+        net, stopping = self._train(
+            X_labeled, target, autoencoder, codes, len(labels.classes_), device, seed
         )
-
         self.classes_ = labels.classes_
         self.autoencoder_ = autoencoder
-        self.net_ = net
-        history = net.history
-        self.n_iter_ = len(history)
-        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
-        if self.early_stopping:
-            self.validation_scores_ = [float(v) for v in history[:, "valid_score"]]
-            self.best_validation_score_ = max(self.validation_scores_)
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-        if not converged:
-            warnings.warn(
-                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                "reached and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-            )
-
-    def _check_head_sizes(self):
-        sizes = self.head_hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if any(not isinstance(s, Integral) or s < 1 for s in sizes):
-            raise ValueError(
-                f"head_hidden_layer_sizes must hold positive integers, got {sizes}."
-            )
-        return sizes
-
-    def _stack_unlabeled(self, X, X_unlabeled):
-        if X_unlabeled is None:
-            return X
-        X_unlabeled = check_array(
-            X_unlabeled,
-            accept_sparse=("csr", "csc"),
-            dtype=X.dtype,
-            ensure_min_samples=0,
-            input_name="X_unlabeled",
+        net.module_.eval()
+        record_training(
+            self,
+            net,
+            stopping,
+            validate=self.early_stopping,
+            warn=True,
+            max_iter=self.max_iter,
         )
-        if X_unlabeled.shape[1] != X.shape[1]:
-            raise ValueError(
-                f"X_unlabeled has {X_unlabeled.shape[1]} features, but X has "
-                f"{X.shape[1]}; they must have the same columns."
-            )
-        if sp.issparse(X) or sp.issparse(X_unlabeled):
-            return sp.vstack([X, X_unlabeled], format="csr")
-        return np.vstack([X, X_unlabeled])
 
     def _make_autoencoder(self, rng):
         if self.autoencoder is None:
@@ -419,7 +387,11 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
         return autoencoder
 
     def _train(self, X, target, autoencoder, codes, n_classes, device, seed):
-        """Probe, then fine-tune; return the net and whether it converged."""
+        """Probe, then fine-tune; return the net and its stopping rule.
+
+        Both phases share one validation split and one best (score, weights)
+        pair: the weights kept are the best epoch's over both phases.
+        """
         encoder = getattr(autoencoder, "encoder_", None)
         if not isinstance(encoder, torch.nn.Module):
             raise ValueError(
@@ -430,94 +402,96 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
         encoder = copy.deepcopy(encoder)
         dtype = next(encoder.parameters()).dtype
         codes = torch.from_numpy(np.asarray(codes, dtype=np.float64))
+        generators = FitGenerators(seed)
+        module = build_module(
+            generators,
+            lambda: _EncoderHead(
+                encoder,
+                codes.mean(dim=0),
+                codes.std(dim=0, correction=0),
+                check_widths(self.head_hidden_layer_sizes, "head_hidden_layer_sizes"),
+                n_classes,
+            ),
+        ).to(dtype)
         train_rows = valid_rows = None
         if self.early_stopping:
             train_rows, valid_rows = _split_labeled(
                 target, self.validation_fraction, seed
             )
         data = X if sp.issparse(X) else as_tensor(X)
-        target = torch.from_numpy(target)
-        if device.type != "cpu" and not sp.issparse(X) and X.nbytes <= 2**30:
-            data = data.to(device, dtype)  # small data goes over once
-            target = target.to(device)
-        rows = dict(dtype=dtype, device=device, target_dtype=torch.int64)
-        train = ArrayDataset(data, target, train_rows, **rows)
-        valid = ArrayDataset(data, target, valid_rows, **rows)
-
-        rng_devices = [device] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=rng_devices):
-            torch.manual_seed(seed)
-            module = _EncoderHead(
-                encoder,
-                codes.mean(dim=0),
-                codes.std(dim=0, correction=0),
-                self._check_head_sizes(),
-                n_classes,
-            ).to(dtype)
-            net = self._make_net(module, len(train), X.shape[1], device)
-            net.train_split = predefined_split(valid) if self.early_stopping else None
-            try:
-                module.frozen = True
-                net.partial_fit(train)
-                if self.fine_tune:
-                    module.frozen = False
-                    net.anchor_ = [
-                        w.detach().clone() for w in net.module_.encoder.parameters()
-                    ]
-                    net.set_params(lr=self.learning_rate_init)
-                    net.partial_fit(train)
-            finally:
-                net.train_split = None  # the net must not keep the data alive
-                net.anchor_ = None
-        net.module_.eval()
-        return net, dict(net.callbacks_)["stopping"].stopped_
-
-    def _make_net(self, module, n_samples, n_features, device):
-        optimizer, optimizer_kwargs = _OPTIMIZERS[self.optimizer]
-        batch_size = (
-            min(200, n_samples) if self.batch_size == "auto" else self.batch_size
+        data, labels = to_device(
+            data,
+            torch.from_numpy(target),
+            device,
+            dtype,
+            0 if sp.issparse(X) else X.nbytes,
         )
-        callbacks = [
-            (
-                "stopping",
-                StopOnPlateau(
-                    monitor="valid_score" if self.early_stopping else "train_loss",
-                    lower_is_better=not self.early_stopping,
-                    patience=self.n_iter_no_change,
-                    tol=self.tol,
-                    keep_best=self.early_stopping,
-                ),
-            ),
-        ]
-        if self.verbose:
-            callbacks.append(("progress", ProgressBar()))
-        callbacks += copy.deepcopy(self.callbacks or [])
+        rows = dict(dtype=dtype, device=device, target_dtype=torch.int64)
+        train = ArrayDataset(data, labels, train_rows, **rows)
+        valid = (
+            ArrayDataset(data, labels, valid_rows, **rows)
+            if self.early_stopping
+            else None
+        )
+        # Cross-entropy as a fraction of chance level's, log(n_classes).
+        total = float(np.log(n_classes))
+        module.frozen = True
+        net = self._make_net(
+            module,
+            len(train),
+            X.shape[1],
+            device,
+            lr=self.learning_rate_init * _PROBE_LR_FACTOR,
+            total=total,
+        )
+        stopping = run_epochs(net, generators, train, valid, self.max_iter)
+        if self.fine_tune:
+            if not stopping.stopped_:
+                warnings.warn(
+                    f"The linear probe reached max_iter={self.max_iter} epochs "
+                    "without converging; fine-tuning starts from it.",
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+            best = stopping.best_pair()
+            history = net.history
+            module.frozen = False
+            net = self._make_net(
+                module, len(train), X.shape[1], device, total=total, best=best
+            )
+            net.history = history
+            net.anchor_ = [w.detach().clone() for w in module.encoder.parameters()]
+            try:
+                stopping = run_epochs(net, generators, train, valid, self.max_iter)
+            finally:
+                net.anchor_ = None
+        return net, stopping
+
+    def _make_net(
+        self, module, n_samples, n_features, device, *, lr=None, total=1.0, best=None
+    ):
         net = _ClassifierNet(
             module=module,
             criterion=torch.nn.CrossEntropyLoss,
-            optimizer=optimizer,
-            lr=self.learning_rate_init * _PROBE_LR_FACTOR,
             optimizer__weight_decay=self.alpha,
             # The encoder is pulled towards its pretrained weights instead
-            # (``anchor_weight``), not towards zero.
-            optimizer__param_groups=[("encoder.*", {"weight_decay": 0.0})],
+            # (``anchor_weight``), not towards zero; biases are not decayed.
+            optimizer__param_groups=[
+                ("encoder.*", {"weight_decay": 0.0}),
+                ("*bias*", {"weight_decay": 0.0}),
+            ],
             anchor_weight=self.alpha,
-            **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
-            batch_size=min(batch_size, n_samples),
-            max_epochs=self.max_iter,
-            iterator_train=TensorBatches,
-            iterator_train__shuffle=True,
-            iterator_valid=TensorBatches,
-            iterator_valid__batch_size=batch_rows(n_samples, n_features),
-            train_split=None,
-            callbacks=callbacks,
-            device=device,
-            verbose=self.verbose,
+            callbacks=training_callbacks(
+                self, validate=self.early_stopping, total=total, best=best
+            ),
+            **net_arguments(
+                self, n_samples=n_samples, n_features=n_features, device=device, lr=lr
+            ),
         )
         return net.initialize()
 
-    def _rebuild_net(self, *, dtype, device, batch_size):
-        """Return an initialized net shaped like the fitted one (for skae.load).
+    def _rebuild_module(self, dtype):
+        """Return an untrained network shaped like the fitted one (skae.load).
 
         The code statistics are buffers: the saved state_dict restores them.
         """
@@ -526,10 +500,15 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
             copy.deepcopy(self.autoencoder_.encoder_),
             torch.zeros(width),
             torch.ones(width),
-            self._check_head_sizes(),
+            check_widths(self.head_hidden_layer_sizes, "head_hidden_layer_sizes"),
             len(self.classes_),
         ).to(dtype)
         module.frozen = not self.fine_tune
+        return module
+
+    def _rebuild_net(self, *, dtype, device, batch_size):
+        """Return an initialized net shaped like the fitted one (for skae.load)."""
+        module = build_module(FitGenerators(0), lambda: self._rebuild_module(dtype))
         return self._make_net(module, batch_size, self.n_features_in_, device)
 
     # ------------------------------------------------------------ inference
@@ -703,5 +682,15 @@ def _split_labeled(y, fraction, seed):
             rows, test_size=fraction, stratify=y, random_state=seed
         )
     except ValueError:  # a class too small to be on both sides
-        return _split_rows(len(y), fraction, seed)
+        return split_rows(len(y), fraction, seed)
     return np.sort(train), np.sort(valid)
+
+
+def _unlabeled(y):
+    """Mask of the rows labelled -1 (the integer, or "-1" among strings)."""
+    y = np.asarray(y)
+    if y.dtype.kind in "US":
+        return y == "-1"
+    if y.dtype.kind == "O":
+        return np.array([isinstance(v, (int, np.integer)) and v == -1 for v in y])
+    return y == -1

@@ -6,13 +6,15 @@ whole-tensor batches: per-row Dataset indexing and collation cost
 more than the model itself on small networks.
 """
 
-import copy
 import math
 import warnings
 
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+
+from ._precision import autocast_context
+from .modules._random import randperm
 
 
 def autoencode(module, x, training):
@@ -113,8 +115,8 @@ class TensorBatches:
     batch_size : int
         Rows per batch; the last batch may be smaller.
     shuffle : bool, default=False
-        Draw a fresh permutation (from torch's global RNG, which the estimator
-        seeds inside ``torch.random.fork_rng``) at every pass.
+        Draw a fresh permutation at every pass, from the generator of the
+        fit (see :mod:`skae.modules._random`).
     """
 
     def __init__(self, dataset, batch_size, shuffle=False):
@@ -127,7 +129,7 @@ class TensorBatches:
 
     def __iter__(self):
         n, size = len(self.dataset), self.batch_size
-        order = torch.randperm(n) if self.shuffle else None
+        order = randperm(n) if self.shuffle else None
         for start in range(0, n, size):
             stop = min(start + size, n)
             positions = slice(start, stop) if order is None else order[start:stop]
@@ -146,63 +148,13 @@ class FiniteLoss(Callback):
             )
 
 
-class StopOnPlateau(Callback):
-    """MLPRegressor's stopping rule, with its best-weights bookkeeping.
-
-    Training stops once the monitored value has failed to improve on the best
-    so far by at least ``tol`` for more than ``patience`` epochs in a row.
-    With ``keep_best`` the weights of the best epoch (any improvement counts,
-    as in scikit-learn) are restored at the end. skorch's ``EarlyStopping``
-    only remembers weights that beat the threshold, so it would keep a
-    different epoch than scikit-learn does.
-
-    Parameters
-    ----------
-    monitor : str
-        History key to watch, e.g. ``"train_loss"`` or ``"valid_score"``.
-    lower_is_better : bool
-        Direction of improvement.
-    patience : int
-        ``n_iter_no_change``.
-    tol : float
-        Minimum improvement that resets the patience counter.
-    keep_best : bool
-        Restore the best epoch's weights when training ends.
-    """
-
-    def __init__(self, monitor, lower_is_better, patience, tol, keep_best):
-        self.monitor = monitor
-        self.lower_is_better = lower_is_better
-        self.patience = patience
-        self.tol = tol
-        self.keep_best = keep_best
-
-    def on_train_begin(self, net, **kwargs):
-        self.best_ = -math.inf
-        self.misses_ = 0
-        self.stopped_ = False
-        self.best_weights_ = None
-
-    def on_epoch_end(self, net, **kwargs):
-        value = net.history[-1, self.monitor]
-        score = -value if self.lower_is_better else value
-        self.misses_ = self.misses_ + 1 if score < self.best_ + self.tol else 0
-        if score > self.best_:
-            self.best_ = score
-            if self.keep_best:
-                self.best_weights_ = copy.deepcopy(net.module_.state_dict())
-        if self.misses_ > self.patience:
-            self.stopped_ = True
-            raise KeyboardInterrupt  # skorch's own way to end fit_loop early
-
-    def on_train_end(self, net, **kwargs):
-        if self.best_weights_ is not None:
-            net.module_.load_state_dict(self.best_weights_)
-        self.best_weights_ = None  # not carried into pickles
-
-
 class AutoEncoderNet(NeuralNet):
     """NeuralNet whose loss is reconstruction + an optional penalty.
+
+    Its ``module`` is a :class:`~skae.modules._scaled.Standardized` wrapper:
+    batches arrive in the user's units, are corrupted there (noise levels
+    are in the user's units), then standardized; the wrapped network, the
+    criterion and the penalty only ever see standardized rows.
 
     Parameters
     ----------
@@ -213,6 +165,9 @@ class AutoEncoderNet(NeuralNet):
     corruption : callable or None, default=None
         ``corruption(x) -> x_noisy`` applied to each training batch; the
         target stays clean.
+    precision : {"float32", "bfloat16"}, default="float32"
+        Arithmetic of the forward pass and the loss (mixed precision under
+        :func:`torch.autocast` for "bfloat16").
     **kwargs
         Passed to :class:`skorch.NeuralNet`.
     """
@@ -225,12 +180,20 @@ class AutoEncoderNet(NeuralNet):
     cuda_dependent_attributes_ = ["module", "criterion", "penalty", "corruption"]
 
     def __init__(
-        self, *args, forward_fn=autoencode, penalty=None, corruption=None, **kwargs
+        self,
+        *args,
+        forward_fn=autoencode,
+        penalty=None,
+        corruption=None,
+        precision="float32",
+        **kwargs,
     ):
         super().__init__(*args, **kwargs)
         self.forward_fn = forward_fn
         self.penalty = penalty
         self.corruption = corruption
+        self.precision = precision
+        self.valid_total = 1.0
 
     def get_default_callbacks(self):
         # PrintLog last so that it sees every score of the epoch.
@@ -253,14 +216,22 @@ class AutoEncoderNet(NeuralNet):
         return self
 
     def infer(self, x, **fit_params):
-        return self.forward_fn(self.module_, x, self.module_.training)
+        inner = self.module_.inner
+        return self.forward_fn(inner, x, inner.training)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         reconstruction, code = y_pred
         loss = self.criterion_(reconstruction, y_true)
         if self.penalty is not None:
-            loss = loss + self.penalty(self.module_, X, code)
+            loss = loss + self.penalty(self.module_.inner, X, code)
         return loss
+
+    def _standardized(self, batch, corrupt):
+        Xi, yi = batch
+        if corrupt and self.corruption is not None:
+            Xi = self.corruption(Xi)
+        standardize = self.module_.standardize
+        return standardize(Xi), (standardize(yi) if yi is not batch[0] else None)
 
     def train_step_single(self, batch, **fit_params):
         # skorch sets the mode on every batch, walking every submodule: a
@@ -268,20 +239,43 @@ class AutoEncoderNet(NeuralNet):
         # when validation (or a callback) has set eval mode.
         if not self.module_.training:
             self._set_training(True)
-        Xi, yi = batch
-        if self.corruption is not None:
-            Xi = self.corruption(Xi)
-        y_pred = self.infer(Xi)
-        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        Xi, yi = self._standardized(batch, corrupt=True)
+        if yi is None:  # X is its own target: the clean, standardized rows
+            yi = Xi if self.corruption is None else self.module_.standardize(batch[1])
+        with autocast_context(self.precision, self.device):
+            y_pred = self.infer(Xi)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
 
     def validation_step(self, batch, **fit_params):
-        step = super().validation_step(batch, **fit_params)
-        # The score that score() reports: minus the mean squared error.
-        error = torch.mean((step["y_pred"][0] - batch[1]) ** 2)
-        self.history.record_batch("valid_score", -error.item())
+        Xi, yi = self._standardized(batch, corrupt=False)
+        yi = Xi if yi is None else yi
+        with autocast_context(self.precision, self.device):
+            step = super().validation_step((Xi, yi), **fit_params)
+        # Held-out R², 1 - SSE / SST, as a batch-size weighted mean over
+        # batches (skorch's PassthroughScoring averages by batch size).
+        error = torch.sum((step["y_pred"][0].float() - yi.float()) ** 2).item()
+        total = self.valid_total if self.valid_total > 0 else 1.0
+        self.history.record_batch(
+            "valid_score", 1.0 - error / (len(Xi) * total)
+        )
         return step
+
+
+def adopt_optimizer_state(optimizer, previous):
+    """Give ``optimizer`` the state of ``previous``, keeping its own settings.
+
+    ``partial_fit`` continues Adam's moments (or SGD's momentum) while the
+    learning rate and weight decay come from the current parameters.
+    """
+    settings = [
+        {k: v for k, v in group.items() if k != "params"}
+        for group in optimizer.param_groups
+    ]
+    optimizer.load_state_dict(previous.state_dict())
+    for group, own in zip(optimizer.param_groups, settings, strict=True):
+        group.update(own)
 
 
 def batch_rows(n_rows, n_cols, budget=2**24):

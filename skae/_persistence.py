@@ -627,20 +627,16 @@ class _Reader:
             isinstance(sizes.get(name), int) and sizes[name] >= 1 for name in _NET_SIZES
         ):
             raise ValueError(f"Not a valid skae model file: bad sizes in {what}.")
-        # Building the module draws initial weights: spare the global RNG.
-        with torch.random.fork_rng(devices=[]):
-            net = estimator._rebuild_net(
-                dtype=dtype, device=device, batch_size=sizes["batch_size"]
-            )
-        for name in _NET_SIZES:
-            setattr(net, name, sizes[name])
         prefix = f"{what}.module."
         weights = {
             key[len(prefix) :]: self.tensor(key)
             for key in self.tensors
             if key.startswith(prefix)
         }
-        expected = net.module_.state_dict()
+        # The shapes are compared on the meta device first: a file that
+        # declares a huge network is refused before anything is allocated.
+        with torch.device("meta"):
+            expected = estimator._rebuild_module(dtype).state_dict()
         if weights.keys() != expected.keys() or any(
             weights[k].dtype != v.dtype or weights[k].shape != v.shape
             for k, v in expected.items()
@@ -649,6 +645,11 @@ class _Reader:
                 f"Not a valid skae model file: the weights in {what} do not fit "
                 f"the {type(estimator).__name__} that its parameters describe."
             )
+        net = estimator._rebuild_net(
+            dtype=dtype, device=device, batch_size=sizes["batch_size"]
+        )
+        for name in _NET_SIZES:
+            setattr(net, name, sizes[name])
         net.module_.load_state_dict(weights)
         optimizer = record["optimizer"]
         _check_node(optimizer, {"state", "param_groups"}, set(), what)
@@ -667,22 +668,7 @@ class _Reader:
             raise ValueError(f"Not a valid skae model file: bad history in {what}.")
         net.history = History([{**epoch, "batches": []} for epoch in history])
         net.module_.eval()
-        rng_state = getattr(estimator, "_rng_state", None)
-        if isinstance(rng_state, (tuple, torch.Tensor)):
-            estimator._rng_state = _rng_state_for(rng_state, torch.device(net.device))
         estimator.net_ = net
-
-
-def _rng_state_for(rng_state, device):
-    """Fit a saved RNG state to the device: (CPU, CUDA) pair on CUDA, else CPU."""
-    if device.type != "cuda":
-        return rng_state[0] if isinstance(rng_state, tuple) else rng_state
-    if isinstance(rng_state, tuple):
-        return rng_state
-    # A CPU-trained model continues on CUDA: seed the CUDA half from its state.
-    seed = int.from_bytes(hashlib.sha256(rng_state.numpy().tobytes()).digest()[:8])
-    generator = torch.Generator(device=device).manual_seed(seed >> 1)
-    return rng_state, generator.get_state()
 
 
 def _default_device(estimator):

@@ -84,7 +84,7 @@ def test_sequence_autoencoders_reconstruct_sines(architecture):
         max_iter=40,
         random_state=0,
     ).fit(X_train)
-    assert ae.module_.input_shape == (24, 3)
+    assert ae.module_.inner.input_shape == (24, 3)
     held_out_mse = np.mean((ae.reconstruct(X_test) - X_test) ** 2)
     assert held_out_mse <= 0.8 * X_test.var()
 

@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from skorch.callbacks import Callback, LRScheduler
 
 from skae import AutoEncoderTransformer
-from skae._base import _split_rows
+from skae._training import split_rows
 from skae._validation import check_fitted_input
 from skae.modules import MLPAutoEncoder
 
@@ -106,13 +106,18 @@ def test_fitted_attributes(fitted):
     assert fitted.n_components_ == 2
     assert fitted.n_iter_ == len(fitted.loss_curve_) == 15
     assert fitted.validation_scores_ is None and fitted.best_validation_score_ is None
-    assert isinstance(fitted.module_, MLPAutoEncoder)
-    assert fitted.encoder_ is fitted.module_.encoder
-    assert fitted.decoder_ is fitted.module_.decoder
+    assert isinstance(fitted.module_.inner, MLPAutoEncoder)
+    # The halves share the trained layers, in the user's units.
+    assert fitted.encoder_[1] is fitted.module_.inner.encoder[0]
+    assert fitted.decoder_[-2] is fitted.module_.inner.decoder[-1]
     assert fitted.device_ == torch.device("cpu")
     X = torch.from_numpy(make_data())
     with torch.no_grad():
         assert_allclose(fitted.encoder_(X).numpy(), fitted.transform(X.numpy()))
+        codes = fitted.encoder_(X)
+        assert_allclose(
+            fitted.decoder_(codes).numpy(), fitted.inverse_transform(codes.numpy())
+        )
 
 
 def test_score_samples_is_minus_row_mse(fitted):
@@ -186,10 +191,12 @@ def test_early_stopping_records_scores_and_keeps_best_weights():
     assert ae.n_iter_ < 300
     assert len(ae.validation_scores_) == ae.n_iter_
     assert ae.best_validation_score_ == max(ae.validation_scores_)
-    # The kept weights are the best epoch's: rescore the held-out rows.
-    seed = np.random.RandomState(0).randint(np.iinfo(np.int32).max)
-    _, valid_rows = _split_rows(len(X), ae.validation_fraction, seed)
-    assert ae.score(X[valid_rows]) == pytest.approx(ae.best_validation_score_, rel=1e-9)
+    # The kept weights are the best epoch's: rescore the held-out rows (R²).
+    _, valid_rows = split_rows(len(X), ae.validation_fraction, ae._seed)
+    held_out = X[valid_rows]
+    sse = np.sum((ae.reconstruct(held_out) - held_out) ** 2)
+    sst = np.sum((held_out - ae._data_mean) ** 2)
+    assert 1 - sse / sst == pytest.approx(ae.best_validation_score_, rel=1e-6)
 
 
 def test_tol_and_n_iter_no_change_stop_training():
@@ -207,7 +214,7 @@ def test_convergence_warning_when_max_iter_is_hit():
 def test_verbose_prints_an_epoch_table(capsys):
     fast(max_iter=3, verbose=1).fit(make_data())
     captured = capsys.readouterr()
-    assert re.search(r"epoch\s+train_loss\s+dur", captured.out)
+    assert re.search(r"epoch\s+train_loss\s+train_score\s+dur", captured.out)
     assert len(re.findall(r"^\s+[123]\s+\S*\d", captured.out, flags=re.M)) == 3
     assert "it/s" in captured.err or "%" in captured.err  # tqdm's progress bar
 
@@ -257,7 +264,7 @@ def test_bce_needs_sigmoid_output_and_unit_interval_data():
 
 def test_linear_autoencoder_with_no_hidden_layers():
     ae = fast(hidden_layer_sizes=(), max_iter=5).fit(make_data())
-    assert [type(m).__name__ for m in ae.encoder_] == ["Linear"]
+    assert [type(m).__name__ for m in ae.encoder_] == ["Standardize", "Linear"]
 
 
 # ------------------------------------------------------------------ input
@@ -354,12 +361,13 @@ def test_diverging_training_raises_and_leaves_the_estimator_unchanged():
     ae = fast().fit(X)
     before = ae.transform(X)
     n_iter = ae.n_iter_
-    huge = (X * 1e30).astype(np.float32)
     with pytest.raises(ValueError, match="learning_rate_init"):
-        fast().fit(huge)
+        fast(optimizer="sgd", learning_rate_init=1e30).fit(X)
     ae.set_params(warm_start=True)
+    # A warm start keeps the first fit's scaling: data 1e300 times larger
+    # overflows the network.
     with pytest.raises(ValueError, match="scale the data|Scale the data"):
-        ae.fit(huge.astype(np.float64) * 1e270)
+        ae.fit(X.astype(np.float64) * 1e300)
     assert ae.n_iter_ == n_iter
     assert len(ae.net_.history) == n_iter
     assert_array_equal(ae.transform(X), before)
@@ -427,7 +435,7 @@ class TinyModule(torch.nn.Module):
 
 def test_callable_architecture():
     ae = fast(architecture=lambda n, k, shape: TinyModule(n, k)).fit(make_data())
-    assert isinstance(ae.module_, TinyModule)
+    assert isinstance(ae.module_.inner, TinyModule)
     assert ae.transform(make_data()).shape == (120, 2)
     assert ae.encoder_(torch.zeros(1, 10, dtype=torch.float64)).shape == (1, 2)
 
@@ -463,7 +471,7 @@ def test_training_batches_run_in_train_mode_and_scoring_in_eval_mode(
         batch_size=30,
     ).fit(make_data())
     ae.transform(make_data())
-    modes = ae.module_.modes
+    modes = ae.module_.inner.modes
     # Before training, fit probes the callable's output shapes once.
     modes = modes[[grad for grad, _ in modes].index(True) :]
     training_calls = [mode for grad, mode in modes if grad]

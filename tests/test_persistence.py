@@ -244,13 +244,13 @@ def test_unavailable_device_argument_raises_naming_it(fitted):
 
 
 def as_if_saved_on_cuda(data):
-    """The file a CUDA fit writes: device "cuda", a (CPU, CUDA) RNG state pair."""
+    """The file a CUDA fit writes: device "cuda", a CUDA generator state."""
     document, weights = split(data)
     estimator = document["estimator"]
     estimator["params"]["device"] = "cuda"
     estimator["net"]["device"] = "cuda:0"
-    rng_state = estimator["fitted"]["_rng_state"]
-    estimator["fitted"]["_rng_state"] = {"type": "tuple", "items": [rng_state] * 2}
+    states = estimator["fitted"]["_generator_state"]["items"]["states"]["items"]
+    states["cuda:0"] = states["cpu"]
     return join(document, weights)
 
 
@@ -263,7 +263,7 @@ def test_cuda_saved_model_loads_on_the_cpu_with_a_warning(fitted):
     assert loaded.device == "cuda"  # parameters stay as saved
     X, _ = make_data()
     assert_array_equal(loaded.transform(X), fitted.transform(X))
-    assert isinstance(loaded._rng_state, torch.Tensor)  # the CPU half
+    assert "cuda:0" in loaded._generator_state["states"]  # kept as saved
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
@@ -372,7 +372,7 @@ def tamper(document, what):
     elif what == "unknown value type":
         estimator["fitted"]["n_iter_"] = {"type": "pickle", "value": "gASV"}
     elif what == "missing tensor":
-        estimator["fitted"]["_rng_state"]["tensor"] = "nowhere"
+        estimator["fitted"]["_data_mean"]["tensor"] = "nowhere"
     elif what == "bad dtype":
         estimator["net"]["dtype"] = "object"
     elif what == "format":

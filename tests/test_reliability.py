@@ -83,7 +83,8 @@ def pickle_as_if_fitted_on_cuda(ae, monkeypatch):
     ae = copy.deepcopy(ae)
     ae.device = "cuda"
     ae.net_.device = "cuda"
-    ae._rng_state = (ae._rng_state, ae._rng_state.clone())  # (CPU, CUDA) pair
+    states = ae._generator_state["states"]
+    states["cuda:0"] = states["cpu"].clone()  # a CUDA fit's generator state
     cuda = {t.untyped_storage().data_ptr() for t in tensors_of(ae)}
     real_tag = torch.serialization.location_tag
 

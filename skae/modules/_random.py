@@ -59,6 +59,8 @@ class FitGenerators:
         """Recreate generators saved by :meth:`get_state`."""
         generators = cls(state["seed"])
         for key, value in state["states"].items():
+            if torch.device(key).type == "cuda" and not torch.cuda.is_available():
+                continue  # a CUDA fit continued on the CPU: that stream is moot
             generators(key).set_state(value)
         return generators
 
@@ -144,7 +146,8 @@ class _RouteToGenerators(TorchFunctionMode):
         ):
             tensors = [a for a in (*args, *kwargs.values()) if torch.is_tensor(a)]
             device = tensors[0].device if tensors else kwargs.get("device") or "cpu"
-            kwargs["generator"] = self.generators(device)
+            if torch.device(device).type != "meta":  # meta tensors draw nothing
+                kwargs["generator"] = self.generators(device)
         return func(*args, **kwargs)
 
 

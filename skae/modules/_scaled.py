@@ -1,0 +1,104 @@
+"""A module that works in the user's units around one that works standardized."""
+
+import torch
+from torch import nn
+
+
+class Standardized(nn.Module):
+    """Wrap an autoencoder so that it sees centred, globally scaled rows.
+
+    ``encode(x) = inner.encode((x - mean) / scale)`` and
+    ``decode(z) = inner.decode(z) * scale + mean``: codes come from data on
+    a sane scale whatever the units, and reconstructions are in the units
+    of ``x``. One scale for all features keeps the squared error
+    proportional to the original one, so features weigh as they do in PCA.
+
+    Parameters
+    ----------
+    inner : torch.nn.Module
+        The autoencoder with ``encode`` and ``decode``.
+    mean : torch.Tensor of shape (n_features,)
+        Subtracted from each row.
+    scale : float
+        Divides the centred rows.
+    """
+
+    def __init__(self, inner, mean, scale):
+        super().__init__()
+        self.inner = inner
+        self.register_buffer("mean", torch.as_tensor(mean))
+        self.register_buffer("scale", torch.as_tensor(float(scale)))
+
+    def standardize(self, x):
+        """Return ``(x - mean) / scale``."""
+        return (x - self.mean) / self.scale
+
+    def encode(self, x):
+        """Encode rows given in the user's units."""
+        return self.inner.encode(self.standardize(x))
+
+    def decode(self, z):
+        """Decode codes to rows in the user's units."""
+        return self.inner.decode(z) * self.scale + self.mean
+
+    def forward(self, x):
+        """Return the reconstruction of ``x``."""
+        return self.decode(self.encode(x))
+
+
+class Standardize(nn.Module):
+    """``(x - mean) / scale``: the first step of a fitted ``encoder_``.
+
+    Parameters
+    ----------
+    mean : torch.Tensor of shape (n_features,)
+        Subtracted from each row.
+    scale : torch.Tensor (scalar)
+        Divides the centred rows.
+    """
+
+    def __init__(self, mean, scale):
+        super().__init__()
+        self.register_buffer("mean", mean.detach().clone())
+        self.register_buffer("scale", scale.detach().clone())
+
+    def forward(self, x):
+        """Return the standardized rows."""
+        return (x - self.mean) / self.scale
+
+
+class Unstandardize(Standardize):
+    """``x * scale + mean``: the last step of a fitted ``decoder_``."""
+
+    def forward(self, x):
+        """Return the rows in the user's units."""
+        return x * self.scale + self.mean
+
+
+class MeanOnly(nn.Module):
+    """The zero-width autoencoder: no code, the reconstruction is the mean.
+
+    Used for ``n_components=0`` (as in PCA): around :class:`Standardized`
+    its reconstructions are the training mean.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the rows.
+    """
+
+    def __init__(self, n_features):
+        super().__init__()
+        self.offset = nn.Parameter(torch.zeros(n_features))
+
+    def encode(self, x):
+        """Return a code with no columns."""
+        return x[:, :0]
+
+    def decode(self, z):
+        """Return the offset (zero: the mean) for every code."""
+        return self.offset.expand(z.shape[0], -1)
+
+    def forward(self, x):
+        """Return the reconstruction of ``x``."""
+        return self.decode(self.encode(x))
