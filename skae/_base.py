@@ -526,7 +526,8 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             return self._build_module(n_features, n_components)
 
         inner = build_module(generators, build).to(torch_dtype)
-        self._validate_module(inner, n_features, n_components, torch_dtype)
+        with use_generators(generators):  # a dropout in the probe draws too
+            self._validate_module(inner, n_features, n_components, torch_dtype)
         mean, scale = self._standardization(n_components)
         return Standardized(inner, torch.as_tensor(mean, dtype=torch_dtype), scale).to(
             torch_dtype

@@ -24,6 +24,7 @@ from ._inference import map_row_blocks
 from ._net import ArrayDataset, FiniteLoss, as_tensor
 from ._training import (
     build_module,
+    caller_stacklevel,
     check_widths,
     net_arguments,
     record_training,
@@ -451,15 +452,12 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
                     f"The linear probe reached max_iter={self.max_iter} epochs "
                     "without converging; fine-tuning starts from it.",
                     ConvergenceWarning,
-                    stacklevel=4,
+                    stacklevel=caller_stacklevel(),
                 )
-            best = stopping.best_pair()
-            history = net.history
+            # The best of the probe is the one to beat while fine-tuning.
+            stopping.best = stopping.best_pair()
             module.frozen = False
-            net = self._make_net(
-                module, len(train), X.shape[1], device, total=total, best=best
-            )
-            net.history = history
+            net.set_params(lr=self.learning_rate_init)
             net.anchor_ = [w.detach().clone() for w in module.encoder.parameters()]
             try:
                 stopping = run_epochs(net, generators, train, valid, self.max_iter)
@@ -467,9 +465,7 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
                 net.anchor_ = None
         return net, stopping
 
-    def _make_net(
-        self, module, n_samples, n_features, device, *, lr=None, total=1.0, best=None
-    ):
+    def _make_net(self, module, n_samples, n_features, device, *, lr=None, total=1.0):
         net = _ClassifierNet(
             module=module,
             criterion=torch.nn.CrossEntropyLoss,
@@ -482,7 +478,7 @@ class EncoderClassifier(ClassifierMixin, BaseEstimator):
             ],
             anchor_weight=self.alpha,
             callbacks=training_callbacks(
-                self, validate=self.early_stopping, total=total, best=best
+                self, validate=self.early_stopping, total=total, best=None
             ),
             **net_arguments(
                 self, n_samples=n_samples, n_features=n_features, device=device, lr=lr

@@ -227,10 +227,13 @@ def training_callbacks(estimator, *, validate, total, best):
         keep_best=validate,
         best=best if validate else None,
     )
-    callbacks = [("train_score", UnitFreeTrainScore(total)), ("stopping", stopping)]
+    callbacks = [("train_score", UnitFreeTrainScore(total))]
     if estimator.verbose:
         callbacks.append(("progress", ProgressBar()))
-    return callbacks + copy.deepcopy(estimator.callbacks or [])
+    # The stopping rule ends an epoch by raising: it goes after the user's
+    # callbacks, so that they see the last epoch too.
+    callbacks += copy.deepcopy(estimator.callbacks or [])
+    return callbacks + [("stopping", stopping)]
 
 
 def net_arguments(estimator, *, n_samples, n_features, device, lr=None):
@@ -287,11 +290,11 @@ def record_training(estimator, net, stopping, *, validate, warn, max_iter):
             f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached "
             "and the optimization hasn't converged yet.",
             ConvergenceWarning,
-            stacklevel=_caller_stacklevel(),
+            stacklevel=caller_stacklevel(),
         )
 
 
-def _caller_stacklevel():
+def caller_stacklevel():
     """Stack level of the first frame outside skae and scikit-learn.
 
     The warning then points at the user's line, as scikit-learn's own

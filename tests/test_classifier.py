@@ -24,6 +24,13 @@ from skae._classifier import EncoderClassifier
 FAST = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0, device="cpu")
 
 
+def with_unlabelled(y, rows):
+    """A copy of ``y`` with ``rows`` marked unlabelled (-1)."""
+    y = np.array(y, dtype=object if np.asarray(y).dtype.kind in "OU" else None)
+    y[np.asarray(list(rows), dtype=int)] = -1
+    return y
+
+
 def make_data(n_samples=120, n_features=10, dtype=np.float64, seed=0):
     """Three classes around the corners of a curved 2-D sheet."""
     rng = np.random.default_rng(seed)
@@ -86,7 +93,7 @@ def test_five_labels_per_class_match_logistic_regression_on_pixels():
         device="cpu",
     )
     clf = EncoderClassifier(ae, alpha=0.1, random_state=0, device="cpu")
-    clf.fit(X_train[labelled], y_train[labelled], X_unlabeled=X_train[unlabelled])
+    clf.fit(X_train, with_unlabelled(y_train, unlabelled))
     # Measured: 0.840 against 0.853.
     assert clf.score(X_test, y_test) >= pixels.score(X_test, y_test) - 0.02
 
@@ -103,7 +110,7 @@ def test_pretraining_pays_when_most_features_are_noise():
     scratch.fit(X_labelled, y_labelled)
     ae = AutoEncoderTransformer(n_components=16, random_state=0, device="cpu")
     clf = EncoderClassifier(ae, alpha=0.1, random_state=0, device="cpu")
-    clf.fit(X_labelled, y_labelled, X_unlabeled=X_train[unlabelled])
+    clf.fit(X_train, with_unlabelled(y_train, unlabelled))
     accuracy = clf.score(X_test, y_test)
     # Measured: 0.631 against 0.451 (pixels) and 0.367 (from scratch).
     assert accuracy >= pixels.score(X_test, y_test) + 0.1
@@ -207,7 +214,10 @@ def test_pretraining_uses_the_unlabelled_rows_too():
     X, y = make_data()
     X_unlabeled, _ = make_data(n_samples=50, seed=1)
     ae = AutoEncoderTransformer(**FAST, callbacks=[("rows", RowCounter())])
-    clf = fast(autoencoder=ae).fit(X, y, X_unlabeled=X_unlabeled)
+    X_all = np.vstack([X, X_unlabeled])
+    y_all = np.concatenate([y, np.full(50, -1)])
+    clf = fast(autoencoder=ae).fit(X_all, y_all)
+    assert -1 not in clf.classes_
     assert dict(clf.autoencoder_.net_.callbacks_)["rows"].rows_ == 170
     # The supervised phase sees the labelled rows only.
     assert clf.net_.history[-1, "batches", 0, "train_batch_size"] == 120
@@ -217,11 +227,10 @@ def test_pretraining_uses_the_unlabelled_rows_too():
 def test_sparse_input_matches_dense(fmt):
     X, y = make_data()
     X[np.abs(X) < 0.3] = 0
-    X_unlabeled = X[:40] + 0.1
-    dense = fast().fit(X, y, X_unlabeled=X_unlabeled)
-    sparse = fast().fit(fmt(X), y, X_unlabeled=fmt(X_unlabeled))
-    mixed = fast().fit(fmt(X), y, X_unlabeled=X_unlabeled)
-    for clf in (sparse, mixed):
+    y = with_unlabelled(y, np.arange(40))
+    dense = fast().fit(X, y)
+    sparse = fast().fit(fmt(X), y)
+    for clf in (sparse,):
         assert_allclose(clf.predict_proba(fmt(X)), dense.predict_proba(X), rtol=1e-7)
 
 
@@ -250,7 +259,9 @@ def test_convergence_warning_when_max_iter_is_hit():
 def test_verbose_prints_the_epoch_table(capsys):
     fast(max_iter=2, verbose=1, early_stopping=True).fit(*make_data())
     out = capsys.readouterr().out
-    assert re.search(r"epoch\s+train_loss\s+valid_loss\s+valid_score", out)
+    assert re.search(
+        r"epoch\s+train_loss\s+train_score\s+valid_loss\s+valid_score", out
+    )
 
 
 # --------------------------------------------------------------- outputs
@@ -309,7 +320,7 @@ def test_a_frozen_autoencoder_is_not_refitted():
     X, y = make_data()
     ae = AutoEncoderTransformer(**FAST).fit(X)
     before = ae.transform(X)
-    clf = fast(autoencoder=FrozenEstimator(ae)).fit(X[:60], y[:60], X_unlabeled=X)
+    clf = fast(autoencoder=FrozenEstimator(ae)).fit(X, with_unlabelled(y, range(60)))
     assert clf.autoencoder_.estimator is ae
     assert ae.n_iter_ == 5
     assert_array_equal(ae.transform(X), before)
@@ -345,12 +356,16 @@ def test_continuous_targets_are_refused():
         fast().fit(X, np.linspace(0, 1, len(X)))
 
 
-def test_unlabelled_rows_are_validated():
+def test_all_rows_unlabelled_is_refused():
     X, y = make_data()
-    with pytest.raises(ValueError, match="X_unlabeled has 4 features, but X has 10"):
-        fast().fit(X, y, X_unlabeled=X[:, :4])
-    with pytest.raises(ValueError, match="X_unlabeled contains NaN"):
-        fast().fit(X, y, X_unlabeled=np.full((3, 10), np.nan))
+    with pytest.raises(ValueError, match="needs labelled rows"):
+        fast().fit(X, np.full(len(y), -1))
+
+
+def test_x_unlabeled_is_gone():
+    X, y = make_data()
+    with pytest.raises(TypeError, match="X_unlabeled"):
+        fast().fit(X, y, X_unlabeled=X)
 
 
 def test_bad_input_raises_and_changes_nothing(fitted):
