@@ -370,3 +370,95 @@ def test_training_is_deterministic():
             optimizer.step()
         results.append(module(x).detach().numpy())
     assert_array_equal(results[0], results[1])
+
+
+# --------------------------------------------------------------------------
+# Dropout, tied weights and unit-norm atoms
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_dropout_only_in_training_and_from_the_fit_generator(architecture):
+    from skae.modules._layers import Dropout
+    from skae.modules._random import FitGenerators, use_generators
+
+    module = make(architecture, dropout=0.5)
+    assert any(isinstance(m, Dropout) for m in module.modules())
+    assert not any(isinstance(m, Dropout) for m in make(architecture).modules())
+    x = rows(module, n_samples=6)
+    module.eval()
+    assert_array_equal(module(x).detach(), module(x).detach())
+    module.train()
+
+    def draw(seed):
+        with use_generators(FitGenerators(seed)):
+            return module(x).detach()
+
+    before = torch.random.get_rng_state()
+    first = draw(0)
+    assert torch.equal(torch.random.get_rng_state(), before)  # global untouched
+    assert torch.equal(first, draw(0))
+    assert not torch.equal(first, draw(1))
+    with torch.no_grad():
+        assert not torch.equal(first, module.eval()(x))
+
+
+def test_dropout_zeroes_and_rescales():
+    from skae.modules._layers import Dropout
+
+    layer = Dropout(0.25).train()
+    x = torch.ones(400, 250)
+    out = layer(x)
+    dropped = out == 0
+    assert abs(float(dropped.float().mean()) - 0.25) < 0.01
+    assert_close(out[~dropped], torch.full_like(out[~dropped], 1 / 0.75))
+    with pytest.raises(ValueError, match="dropout"):
+        Dropout(1.0)
+
+
+def test_tied_mlp_shares_transposed_weights():
+    from skae.modules._layers import TiedLinear
+
+    module = MLPAutoEncoder(6, 2, hidden_layer_sizes=(5, 4), tied_weights=True)
+    tied = [m for m in module.decoder if isinstance(m, TiedLinear)]
+    encoder = [m for m in module.encoder if isinstance(m, nn.Linear)]
+    assert [t.weight.shape for t in tied] == [(4, 2), (5, 4), (6, 5)]
+    for t, source in zip(tied, encoder[::-1], strict=True):
+        assert torch.equal(t.weight, source.weight.T)
+    module(torch.randn(3, 6)).sum().backward()
+    assert all(m.weight.grad is not None for m in encoder)
+    keys = module.state_dict().keys()
+    assert sum("weight" in k for k in keys) == 3  # the encoder's, once
+    restored = MLPAutoEncoder(6, 2, hidden_layer_sizes=(5, 4), tied_weights=True)
+    restored.load_state_dict(module.state_dict())
+    x = torch.randn(3, 6)
+    assert_close(restored(x), module(x))
+
+
+@pytest.mark.parametrize("architecture", ARCHITECTURES)
+def test_unit_norm_atoms_for_every_architecture(architecture):
+    from torch.nn.utils import parametrize
+
+    from skae.modules._layers import normalize_atoms
+
+    module = make(architecture)
+    layers = normalize_atoms(module)
+    assert layers
+    readers = [layer for layer, _ in module.code_readers()]
+    assert all(any(r is layer for layer in layers) for r in readers)
+    for layer, name in module.code_readers():
+        assert parametrize.is_parametrized(layer, name)
+        weight = getattr(layer, name)
+        norms = weight.detach().norm(dim=0)
+        assert_close(norms, torch.ones_like(norms))
+    x = rows(module)
+    module(x).sum().backward()  # still trains
+
+
+def test_relu_code_is_nonnegative_with_exact_zeros():
+    from skae.modules._layers import ReLUCode
+
+    module = ReLUCode(MLPAutoEncoder(6, 8, hidden_layer_sizes=(8,)))
+    codes = module.encode(torch.randn(50, 6))
+    assert bool((codes >= 0).all()) and bool((codes == 0).any())
+    assert_close(module.encoder(torch.ones(2, 6)), module.encode(torch.ones(2, 6)))

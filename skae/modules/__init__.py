@@ -9,7 +9,12 @@ layer), so a variational head can be attached to any of them.
 """
 
 from ._conv import ConvAutoEncoder
-from ._layers import ACTIVATIONS, SigmoidCode, check_input_shape, make_activation
+from ._layers import (
+    ACTIVATIONS,
+    SigmoidCode,
+    check_input_shape,
+    make_activation,
+)
 from ._mlp import MLPAutoEncoder
 from ._recurrent import RecurrentAutoEncoder
 from ._transformer import TransformerAutoEncoder

@@ -4,7 +4,12 @@ import math
 
 from torch import nn
 
-from ._layers import _EncoderDecoder, check_input_shape, make_activation
+from ._layers import (
+    _EncoderDecoder,
+    check_input_shape,
+    hidden_dropout,
+    make_activation,
+)
 
 
 def _downsampled(size):
@@ -15,7 +20,7 @@ def _downsampled(size):
 class _ConvEncoder(nn.Module):
     """Strided convolutions, flatten, then the linear code layer."""
 
-    def __init__(self, input_shape, channels, n_components, activation):
+    def __init__(self, input_shape, channels, n_components, activation, dropout=0.0):
         super().__init__()
         self.input_shape = input_shape
         n_channels, height, width = input_shape
@@ -24,6 +29,7 @@ class _ConvEncoder(nn.Module):
             body += [
                 nn.Conv2d(n_channels, channels_out, 3, stride=2, padding=1),
                 make_activation(activation),
+                *hidden_dropout(dropout),
             ]
             n_channels = channels_out
             height, width = _downsampled(height), _downsampled(width)
@@ -54,6 +60,7 @@ class _ConvDecoder(nn.Module):
         feature_shape,
         activation,
         output_activation,
+        dropout=0.0,
     ):
         super().__init__()
         self.input_shape = input_shape
@@ -62,7 +69,10 @@ class _ConvDecoder(nn.Module):
         n_channels, height, width = input_shape
         self.expand = nn.Linear(n_components, math.prod(feature_shape))
         # With no conv layers the decoder is linear, as MLPAutoEncoder's is.
-        self.expand_activation = make_activation(activation if channels else "identity")
+        self.expand_activation = nn.Sequential(
+            make_activation(activation if channels else "identity"),
+            *hidden_dropout(dropout if channels else 0.0),
+        )
 
         # Spatial sizes seen by the encoder, outermost first.
         sizes = [(height, width)]
@@ -86,6 +96,7 @@ class _ConvDecoder(nn.Module):
             )
             if i > 1:
                 body.append(make_activation(activation))
+                body += hidden_dropout(dropout)
         self.body = nn.Sequential(*body)
         self.output_activation = make_activation(output_activation)
 
@@ -148,6 +159,10 @@ class ConvAutoEncoder(_EncoderDecoder):
     input_shape : tuple of int, default=None
         ``(C, H, W)``, how one row is viewed; required, and its product must
         equal ``n_features``.
+    dropout : float, default=0.0
+        Probability of zeroing each hidden unit in training, after every
+        hidden activation (convolutional feature maps and the decoder's
+        expanded code). With 0 no dropout layer is built.
 
     Raises
     ------
@@ -185,12 +200,15 @@ class ConvAutoEncoder(_EncoderDecoder):
         activation="relu",
         output_activation="identity",
         input_shape=None,
+        dropout=0.0,
     ):
         super().__init__()
         input_shape = check_input_shape(input_shape, n_features, "(C, H, W)")
         channels = tuple(int(size) for size in hidden_layer_sizes)
         self.input_shape = input_shape
-        self.encoder = _ConvEncoder(input_shape, channels, n_components, activation)
+        self.encoder = _ConvEncoder(
+            input_shape, channels, n_components, activation, dropout
+        )
         self.decoder = _ConvDecoder(
             input_shape,
             channels,
@@ -198,12 +216,23 @@ class ConvAutoEncoder(_EncoderDecoder):
             self.encoder.feature_shape,
             activation,
             output_activation,
+            dropout,
         )
 
     @property
     def code(self):
         """The final linear layer of the encoder, which produces the code."""
         return self.encoder.code
+
+    def code_readers(self):
+        """Return the decoder layers that read the code, with their weight's name.
+
+        Returns
+        -------
+        list of (torch.nn.Module, str)
+            The decoder's linear expansion of the code and ``"weight"``.
+        """
+        return [(self.decoder.expand, "weight")]
 
     def features(self, x):
         """Return the encoder features right before the code layer.

@@ -4,6 +4,9 @@ import math
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
+
+from ._random import rand_like
 
 ACTIVATIONS = {
     "relu": nn.ReLU,
@@ -255,6 +258,54 @@ class SigmoidCode(_EncoderDecoder):
         return self.base.decode(z)
 
 
+class ReLUCode(SigmoidCode):
+    """Wrap an autoencoder module so that its code passes a ReLU.
+
+    Used by the L1 sparsity penalty: ``encode(x) = relu(base.encode(x))``
+    is nonnegative and exactly zero wherever the code layer's output is
+    negative, so sparse codes have exact zeros (Glorot et al., 2011).
+
+    Parameters
+    ----------
+    base : torch.nn.Module
+        A module with ``encode(x)`` and ``decode(z)``.
+
+    See Also
+    --------
+    SigmoidCode : The same wrapper with a sigmoid, for the KL penalty.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.modules import MLPAutoEncoder
+    >>> from skae.modules._layers import ReLUCode
+    >>> module = ReLUCode(MLPAutoEncoder(6, 4, hidden_layer_sizes=(8,)))
+    >>> codes = module.encode(torch.randn(3, 6))
+    >>> bool((codes >= 0).all())
+    True
+    """
+
+    @property
+    def encoder(self):
+        """The encoder half, ReLU included (built on access, not registered)."""
+        return nn.Sequential(_Method(self.base, "encode"), nn.ReLU())
+
+    def encode(self, x):
+        """Map rows to nonnegative codes.
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (batch, n_features)
+            Flat input rows.
+
+        Returns
+        -------
+        torch.Tensor of shape (batch, n_components)
+            ``relu(base.encode(x))``.
+        """
+        return torch.relu(self.base.encode(x))
+
+
 class _Method(nn.Module):
     """One method of a module (``encode`` or ``decode``) as a module."""
 
@@ -266,3 +317,166 @@ class _Method(nn.Module):
     def forward(self, x):
         """Call the wrapped method."""
         return getattr(self.module, self.method)(x)
+
+
+class Dropout(nn.Module):
+    """Dropout whose mask is drawn from the current fit's generator.
+
+    In training each entry is zeroed with probability ``p`` and the others
+    are scaled by ``1 / (1 - p)`` (inverted dropout, as :class:`torch.nn.Dropout`);
+    in evaluation the input passes unchanged. The mask comes from
+    :func:`skae.modules._random.rand_like`, so a fit's dropout draws come from
+    that fit's own generator rather than torch's global stream.
+
+    Parameters
+    ----------
+    p : float, default=0.5
+        Probability of zeroing an entry, in [0, 1).
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is not in [0, 1).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.modules._layers import Dropout
+    >>> layer = Dropout(0.5)
+    >>> x = torch.ones(2, 4)
+    >>> bool(torch.equal(layer.eval()(x), x))
+    True
+    >>> values = set(layer.train()(x).unique().tolist())
+    >>> values <= {0.0, 2.0}
+    True
+    """
+
+    def __init__(self, p=0.5):
+        super().__init__()
+        if not 0.0 <= float(p) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1); got {p!r}.")
+        self.p = float(p)
+
+    def forward(self, x):
+        """Zero entries at random in training; identity in evaluation.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            Any floating point tensor.
+
+        Returns
+        -------
+        torch.Tensor
+            Same shape, dtype and device as ``x``.
+        """
+        if not self.training or self.p == 0.0:
+            return x
+        keep = rand_like(x) >= self.p
+        return x * keep / (1.0 - self.p)
+
+    def extra_repr(self):
+        """Show ``p`` in the module's repr."""
+        return f"p={self.p}"
+
+
+def hidden_dropout(p):
+    """Return a :class:`Dropout` layer for ``p > 0``, else no layer (an empty list).
+
+    Modules add it after each hidden layer only when asked for, so that
+    ``dropout=0`` builds the same layers (and weights) as before.
+    """
+    return [Dropout(p)] if p else []
+
+
+class _UnitNormColumns(nn.Module):
+    """Parametrization ``W = V / ||V||`` column by column (weight normalisation)."""
+
+    def forward(self, weight):
+        norms = weight.reshape(weight.shape[0], -1).norm(dim=0)
+        return weight / norms.clamp_min(1e-12).reshape(1, *weight.shape[1:])
+
+
+def normalize_atoms(module):
+    r"""Give unit norm to every input column of the decoder's linear layers.
+
+    The layers that read the code (``module.code_readers()``, which the
+    built-in modules provide) and every other :class:`torch.nn.Linear` of
+    ``module.decoder`` are reparametrised as :math:`W = V / \lVert V
+    \rVert` column by column (weight normalisation with a fixed gain,
+    Salimans and Kingma, 2016). Each code unit then feeds the decoder
+    through a weight vector of unit norm, the "atoms" of sparse coding
+    (:class:`sklearn.decomposition.DictionaryLearning` bounds them the same
+    way), and the linear maps after it cannot grow either: the decoder can
+    no longer make up for smaller codes with larger weights. Layers that
+    are already reparametrised or tied are left as they are; so is a module
+    with neither ``code_readers`` nor a ``decoder``.
+
+    Parameters
+    ----------
+    module : torch.nn.Module
+        An autoencoder module.
+
+    Returns
+    -------
+    list of torch.nn.Module
+        The layers whose weights are now normalised, code readers first.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skae.modules import MLPAutoEncoder
+    >>> from skae.modules._layers import normalize_atoms
+    >>> module = MLPAutoEncoder(6, 2, hidden_layer_sizes=(8,))
+    >>> first, last = normalize_atoms(module)
+    >>> torch.allclose(first.weight.norm(dim=0), torch.ones(2))
+    True
+    """
+    readers = getattr(module, "code_readers", None)
+    targets = list(readers()) if callable(readers) else []
+    decoder = getattr(module, "decoder", None)
+    if isinstance(decoder, nn.Module):
+        targets += [(m, "weight") for m in decoder.modules() if type(m) is nn.Linear]
+    layers = []
+    for layer, name in targets:
+        if any(layer is seen for seen in layers):
+            continue
+        if not parametrize.is_parametrized(layer, name):
+            parametrize.register_parametrization(layer, name, _UnitNormColumns())
+        layers.append(layer)
+    return layers
+
+
+class TiedLinear(nn.Module):
+    """A linear layer whose weight is the transpose of another layer's.
+
+    ``y = x W^T + b`` with ``W = source.weight.T`` and its own bias ``b``:
+    the decoder layer of a tied autoencoder (Rifai et al., 2011). The source
+    layer is referenced, not registered, so its weight is stored once (in
+    the encoder) in state dicts and model files.
+
+    Parameters
+    ----------
+    source : torch.nn.Linear
+        The encoder layer whose weight is shared.
+    """
+
+    def __init__(self, source):
+        super().__init__()
+        object.__setattr__(self, "_source", source)
+        self.bias = nn.Parameter(torch.zeros(source.in_features))
+        self.in_features = source.out_features
+        self.out_features = source.in_features
+
+    @property
+    def weight(self):
+        """The shared weight, ``source.weight.T``."""
+        return self._source.weight.T
+
+    def forward(self, x):
+        """Apply ``x @ source.weight + bias``."""
+        return nn.functional.linear(x, self.weight, self.bias)
+
+    def extra_repr(self):
+        """Show the widths in the module's repr."""
+        return f"in_features={self.in_features}, out_features={self.out_features}"

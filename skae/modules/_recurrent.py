@@ -3,7 +3,12 @@
 import torch
 from torch import nn
 
-from ._layers import _EncoderDecoder, check_input_shape, make_activation
+from ._layers import (
+    _EncoderDecoder,
+    check_input_shape,
+    hidden_dropout,
+    make_activation,
+)
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -28,7 +33,7 @@ def _zero_state(h, width, cell):
 class _RecurrentEncoder(nn.Module):
     """Stacked recurrent layers; the last hidden state feeds the code layer."""
 
-    def __init__(self, input_shape, widths, n_components, cell):
+    def __init__(self, input_shape, widths, n_components, cell, dropout=0.0):
         super().__init__()
         self.input_shape = input_shape
         self.cell = cell
@@ -38,6 +43,9 @@ class _RecurrentEncoder(nn.Module):
             rnn(size_in, size_out, batch_first=True)
             for size_in, size_out in zip(sizes[:-1], sizes[1:], strict=True)
         )
+        # skae's own dropout between layers: nn.LSTM's `dropout` argument
+        # draws from torch's global stream.
+        self.dropout = nn.Sequential(*hidden_dropout(dropout))
         self.n_features_out = widths[-1]
         self.code = nn.Linear(widths[-1], n_components)
 
@@ -47,6 +55,7 @@ class _RecurrentEncoder(nn.Module):
         h = x.reshape(-1, *self.input_shape)
         for layer in self.layers:
             h, _ = layer(h, _zero_state(h, layer.hidden_size, self.cell))
+            h = self.dropout(h)
         return h[:, -1].reshape(*lead, self.n_features_out)
 
     def forward(self, x):
@@ -58,7 +67,14 @@ class _RecurrentDecoder(nn.Module):
     """Code -> initial states; code repeated over time -> RNN -> per-step linear."""
 
     def __init__(
-        self, input_shape, widths, n_components, cell, activation, output_activation
+        self,
+        input_shape,
+        widths,
+        n_components,
+        cell,
+        activation,
+        output_activation,
+        dropout=0.0,
     ):
         super().__init__()
         self.input_shape = input_shape
@@ -81,6 +97,7 @@ class _RecurrentDecoder(nn.Module):
         )
         self.readout = nn.Linear(widths[-1], input_shape[1])
         self.output_activation = make_activation(output_activation)
+        self.dropout = nn.Sequential(*hidden_dropout(dropout))
 
     def forward(self, z):
         """Map codes (batch, n_components) to rows (batch, n_features)."""
@@ -95,6 +112,7 @@ class _RecurrentDecoder(nn.Module):
             if self.cell == "lstm":
                 state = tuple(part.contiguous() for part in state.chunk(2, dim=-1))
             h, _ = layer(h, state)
+            h = self.dropout(h)
         h = self.output_activation(self.readout(h))
         return h.reshape(*lead, n_steps * n_channels)
 
@@ -139,6 +157,11 @@ class RecurrentAutoEncoder(_EncoderDecoder):
         equal ``n_features``.
     cell : {"lstm", "gru"}, default="lstm"
         The recurrent cell.
+    dropout : float, default=0.0
+        Probability of zeroing each hidden unit in training, on the output
+        sequence of every recurrent layer of the encoder and the decoder
+        (skae's own :class:`~skae.modules._layers.Dropout`, not the recurrent cells'
+        ``dropout`` argument, which draws from torch's global stream).
 
     Raises
     ------
@@ -178,6 +201,7 @@ class RecurrentAutoEncoder(_EncoderDecoder):
         output_activation="identity",
         input_shape=None,
         cell="lstm",
+        dropout=0.0,
     ):
         super().__init__()
         if cell not in _CELLS:
@@ -186,15 +210,36 @@ class RecurrentAutoEncoder(_EncoderDecoder):
         widths = _check_widths(hidden_layer_sizes, cell)
         self.input_shape = input_shape
         self.cell = cell
-        self.encoder = _RecurrentEncoder(input_shape, widths, n_components, cell)
+        self.encoder = _RecurrentEncoder(
+            input_shape, widths, n_components, cell, dropout
+        )
         self.decoder = _RecurrentDecoder(
-            input_shape, widths, n_components, cell, activation, output_activation
+            input_shape,
+            widths,
+            n_components,
+            cell,
+            activation,
+            output_activation,
+            dropout,
         )
 
     @property
     def code(self):
         """The final linear layer of the encoder, which produces the code."""
         return self.encoder.code
+
+    def code_readers(self):
+        """Return the decoder layers that read the code, with their weight's name.
+
+        Returns
+        -------
+        list of (torch.nn.Module, str)
+            The linear layers that map the code to initial states
+            (``"weight"``) and the first recurrent layer, whose input at
+            every step is the code (``"weight_ih_l0"``).
+        """
+        readers = [(initial[0], "weight") for initial in self.decoder.initial_states]
+        return [*readers, (self.decoder.layers[0], "weight_ih_l0")]
 
     def features(self, x):
         """Return the encoder features right before the code layer.

@@ -5,7 +5,12 @@ import math
 import torch
 from torch import nn
 
-from ._layers import _EncoderDecoder, check_input_shape, make_activation
+from ._layers import (
+    _EncoderDecoder,
+    check_input_shape,
+    hidden_dropout,
+    make_activation,
+)
 from ._recurrent import _check_widths
 
 
@@ -23,6 +28,16 @@ def _sinusoidal_table(n_steps, d_model):
     table[:, 0::2] = torch.sin(position * frequency)
     table[:, 1::2] = torch.cos(position * frequency[: d_model // 2])
     return table
+
+
+def _run_stack(stack, h, dropout):
+    # The layers one by one, skae's dropout after each (attention and
+    # feed-forward dropout inside torch's layers draw from the global stream).
+    if len(dropout) == 0:
+        return stack(h)
+    for layer in stack.layers:
+        h = dropout(layer(h))
+    return stack.norm(h)
 
 
 def _transformer_stack(d_model, n_layers, activation):
@@ -44,12 +59,15 @@ def _transformer_stack(d_model, n_layers, activation):
 class _TransformerEncoder(nn.Module):
     """Per-step embedding + positions, self-attention, mean over time, code."""
 
-    def __init__(self, input_shape, d_model, n_layers, n_components, activation):
+    def __init__(
+        self, input_shape, d_model, n_layers, n_components, activation, dropout=0.0
+    ):
         super().__init__()
         self.input_shape = input_shape
         self.embedding = nn.Linear(input_shape[1], d_model)
         self.positions = nn.Parameter(_sinusoidal_table(input_shape[0], d_model))
         self.transformer = _transformer_stack(d_model, n_layers, activation)
+        self.dropout = nn.Sequential(*hidden_dropout(dropout))
         self.n_features_out = d_model
         self.code = nn.Linear(d_model, n_components)
 
@@ -57,7 +75,7 @@ class _TransformerEncoder(nn.Module):
         """Average the transformer outputs over the time steps, (batch, d_model)."""
         lead = x.shape[:-1]
         h = self.embedding(x.reshape(-1, *self.input_shape)) + self.positions
-        h = self.transformer(h).mean(dim=1)
+        h = _run_stack(self.transformer, h, self.dropout).mean(dim=1)
         return h.reshape(*lead, self.n_features_out)
 
     def forward(self, x):
@@ -76,6 +94,7 @@ class _TransformerDecoder(nn.Module):
         n_components,
         activation,
         output_activation,
+        dropout=0.0,
     ):
         super().__init__()
         self.input_shape = input_shape
@@ -85,12 +104,14 @@ class _TransformerDecoder(nn.Module):
         self.transformer = _transformer_stack(d_model, n_layers, activation)
         self.readout = nn.Linear(d_model, input_shape[1])
         self.output_activation = make_activation(output_activation)
+        self.dropout = nn.Sequential(*hidden_dropout(dropout))
 
     def forward(self, z):
         """Map codes (batch, n_components) to rows (batch, n_features)."""
         lead = z.shape[:-1]
         h = self.expand(z.reshape(-1, self.n_components)).unsqueeze(1) + self.queries
-        h = self.output_activation(self.readout(self.transformer(h)))
+        h = _run_stack(self.transformer, h, self.dropout)
+        h = self.output_activation(self.readout(h))
         return h.reshape(*lead, math.prod(self.input_shape))
 
 
@@ -103,7 +124,8 @@ class TransformerAutoEncoder(_EncoderDecoder):
     layers). Every layer is a pre-norm ``nn.TransformerEncoderLayer`` with
     ``nhead`` the largest of 8, 4, 2, 1 that divides ``d_model``,
     ``dim_feedforward = 2 * d_model``, ``activation`` in the feed-forward
-    block and no dropout (so outputs and Jacobians are deterministic); each
+    block and no dropout inside the layers (``dropout`` adds skae's own
+    between them); each
     stack ends with a ``LayerNorm``.
 
     The encoder embeds every step with a linear layer, adds learned position
@@ -134,6 +156,11 @@ class TransformerAutoEncoder(_EncoderDecoder):
     input_shape : tuple of int, default=None
         ``(T, F)``, how one row is viewed; required, and its product must
         equal ``n_features``.
+    dropout : float, default=0.0
+        Probability of zeroing each unit in training, on the output of every
+        transformer layer of the encoder and the decoder (skae's own
+        :class:`~skae.modules._layers.Dropout`; the layers' internal dropouts stay
+        off, as they draw from torch's global stream).
 
     Raises
     ------
@@ -171,6 +198,7 @@ class TransformerAutoEncoder(_EncoderDecoder):
         activation="relu",
         output_activation="identity",
         input_shape=None,
+        dropout=0.0,
     ):
         super().__init__()
         input_shape = check_input_shape(input_shape, n_features, "(T, F)")
@@ -178,7 +206,7 @@ class TransformerAutoEncoder(_EncoderDecoder):
         self.input_shape = input_shape
         d_model, n_layers = widths[0], len(widths)
         self.encoder = _TransformerEncoder(
-            input_shape, d_model, n_layers, n_components, activation
+            input_shape, d_model, n_layers, n_components, activation, dropout
         )
         self.decoder = _TransformerDecoder(
             input_shape,
@@ -187,12 +215,23 @@ class TransformerAutoEncoder(_EncoderDecoder):
             n_components,
             activation,
             output_activation,
+            dropout,
         )
 
     @property
     def code(self):
         """The final linear layer of the encoder, which produces the code."""
         return self.encoder.code
+
+    def code_readers(self):
+        """Return the decoder layers that read the code, with their weight's name.
+
+        Returns
+        -------
+        list of (torch.nn.Module, str)
+            The decoder's linear expansion of the code and ``"weight"``.
+        """
+        return [(self.decoder.expand, "weight")]
 
     def features(self, x):
         """Return the encoder features right before the code layer.

@@ -1,11 +1,17 @@
 """Gaussian (variational) head around any autoencoder module."""
 
+from typing import NamedTuple
+
 import torch
 from torch import nn
 
+from ._random import randn_like
+
 __all__ = [
     "LOGVAR_RANGE",
+    "NOISE_MOMENTUM",
     "GaussianAutoEncoder",
+    "VariationalCode",
     "reparameterize",
     "variational_forward",
 ]
@@ -13,6 +19,23 @@ __all__ = [
 #: Range the posterior log-variances are clamped to: exp(20 / 2) ~ 2.2e4 and
 #: exp(-30 / 2) ~ 3e-7 are far from overflow and underflow in float32.
 LOGVAR_RANGE = (-30.0, 20.0)
+
+#: Weight of each training batch in the running estimate of the decoder's
+#: noise level (as ``momentum`` in :class:`torch.nn.BatchNorm1d`).
+NOISE_MOMENTUM = 0.1
+
+
+class VariationalCode(NamedTuple):
+    """What :func:`variational_forward` returns as the code of a batch."""
+
+    z: torch.Tensor
+    """The decoded latent draw (the mean in evaluation)."""
+    mu: torch.Tensor
+    """Posterior means."""
+    logvar: torch.Tensor
+    """Posterior log-variances."""
+    reconstruction: torch.Tensor
+    """``decode(z)``, so that a penalty can score the whole ELBO."""
 
 
 class _MeanEncoder(nn.Module):
@@ -65,6 +88,14 @@ class GaussianAutoEncoder(nn.Module):
       ``nn.Linear(k, k)`` applied to :math:`\mu`; ``n_components`` must then
       be given.
 
+    The decoder's observation noise is one scalar for all features, the
+    buffer ``log_noise``: the log-variance of a Gaussian decoder (or the log
+    scale of a Laplace one). It is not trained by gradient descent: the
+    estimator's loss uses each training batch's maximum-likelihood value and
+    records a running average of it here with :meth:`update_noise` (as
+    batch normalisation records its running statistics), so that it is
+    saved with the weights and used for scoring.
+
     The log-variances are clamped to :data:`LOGVAR_RANGE` so that
     :math:`\exp(\log\sigma^2 / 2)` can neither overflow nor underflow. The
     decoder is ``base.decode``. Use :func:`variational_forward` for the
@@ -91,6 +122,9 @@ class GaussianAutoEncoder(nn.Module):
     uses_features : bool
         Whether the log-variances are computed from ``base.features`` (True)
         or from the mean (False).
+    log_noise : torch.Tensor
+        Scalar buffer: log of the decoder's noise variance (Gaussian) or
+        scale (Laplace), a running estimate from training; 0 before it.
 
     Raises
     ------
@@ -139,6 +173,26 @@ class GaussianAutoEncoder(nn.Module):
             self.uses_features = False
             self.logvar_head = nn.Linear(k, k)
         self.n_components = k
+        self.register_buffer("log_noise", torch.zeros(()))
+
+    @torch.no_grad()
+    def update_noise(self, log_noise, momentum=NOISE_MOMENTUM):
+        """Move the running ``log_noise`` towards a batch's estimate.
+
+        The noise level (not its log) is averaged with weight ``momentum``
+        on the new value, starting from 1 (the variance of standardized
+        data).
+
+        Parameters
+        ----------
+        log_noise : torch.Tensor
+            Scalar, the batch's maximum-likelihood log noise level.
+        momentum : float, default=NOISE_MOMENTUM
+            Weight of the new value.
+        """
+        value = log_noise.detach().to(self.log_noise.dtype).exp()
+        old = self.log_noise.exp()
+        self.log_noise.copy_(((1 - momentum) * old + momentum * value).log())
 
     @property
     def encoder(self):
@@ -262,9 +316,10 @@ class GaussianAutoEncoder(nn.Module):
 def reparameterize(mu, logvar):
     r"""Draw :math:`z = \mu + \exp(\log\sigma^2 / 2) \odot \varepsilon`.
 
-    :math:`\varepsilon \sim \mathcal N(0, I)` comes from
-    :func:`torch.randn_like` (torch's global generator of ``mu``'s device),
-    so the draw is differentiable with respect to ``mu`` and ``logvar``.
+    :math:`\varepsilon \sim \mathcal N(0, I)` comes from the current fit's
+    generator (:func:`skae.modules._random.randn_like`; torch's global
+    generator outside a fit), so the draw is differentiable with respect to
+    ``mu`` and ``logvar`` and a fit never touches torch's global stream.
 
     Parameters
     ----------
@@ -278,7 +333,7 @@ def reparameterize(mu, logvar):
     torch.Tensor of shape (batch, n_components)
         One sample per row.
     """
-    return mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+    return mu + torch.exp(0.5 * logvar) * randn_like(mu)
 
 
 def variational_forward(module, x, training):
@@ -302,9 +357,9 @@ def variational_forward(module, x, training):
     -------
     reconstruction : torch.Tensor of shape (batch, n_features)
         ``decode(z)`` in training, ``decode(mu)`` in evaluation.
-    code : tuple of torch.Tensor
-        ``(z, mu, logvar)`` in training, ``(mu, mu, logvar)`` in evaluation;
-        what :class:`skae._penalties.GaussianKLPenalty` expects.
+    code : VariationalCode
+        ``(z, mu, logvar, reconstruction)``, with ``z = mu`` in evaluation;
+        what the penalties of :mod:`skae._penalties` expect.
 
     See Also
     --------
@@ -319,15 +374,14 @@ def variational_forward(module, x, training):
     ... )
     >>> vae = GaussianAutoEncoder(MLPAutoEncoder(6, 2, hidden_layer_sizes=(8,)))
     >>> x = torch.zeros(3, 6)
-    >>> reconstruction, (z, mu, logvar) = variational_forward(vae, x, training=True)
-    >>> reconstruction.shape, z.shape
+    >>> reconstruction, code = variational_forward(vae, x, training=True)
+    >>> reconstruction.shape, code.z.shape
     (torch.Size([3, 6]), torch.Size([3, 2]))
-    >>> _, (z, mu, _) = variational_forward(vae, x, training=False)
-    >>> bool(torch.equal(z, mu))  # evaluation decodes the mean
+    >>> _, code = variational_forward(vae, x, training=False)
+    >>> bool(torch.equal(code.z, code.mu))  # evaluation decodes the mean
     True
     """
     mu, logvar = module.encode_distribution(x)
-    if training:
-        z = reparameterize(mu, logvar)
-        return module.decode(z), (z, mu, logvar)
-    return module.decode(mu), (mu, mu, logvar)
+    z = reparameterize(mu, logvar) if training else mu
+    reconstruction = module.decode(z)
+    return reconstruction, VariationalCode(z, mu, logvar, reconstruction)
