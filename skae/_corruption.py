@@ -2,9 +2,9 @@
 
 Each corruption is a picklable callable ``corrupt(x) -> noisy copy of x``
 applied to every training batch. The noise is drawn afresh on every call from
-torch's global random number generator of ``x``'s device (so that a seeded
-:func:`torch.random.fork_rng` makes it reproducible), with ``x``'s dtype and
-device; ``x`` itself is never modified.
+the current fit's generator (:mod:`skae.modules._random`; torch's global
+generator of ``x``'s device outside a fit), with ``x``'s dtype and device;
+``x`` itself is never modified.
 
 Nothing here imports scikit-learn or skorch.
 """
@@ -13,11 +13,14 @@ import numbers
 
 import torch
 
+from .modules._random import rand_like, randn_like
+
 __all__ = [
     "CORRUPTIONS",
     "GaussianNoise",
     "MaskingNoise",
     "SaltAndPepperNoise",
+    "UniformNoise",
     "make_corruption",
 ]
 
@@ -83,7 +86,56 @@ class GaussianNoise(_Corruption):
         torch.Tensor
             ``x + std * randn_like(x)``, same shape, dtype and device.
         """
-        return x + self.std * torch.randn_like(x)
+        return x + self.std * randn_like(x)
+
+
+class UniformNoise(_Corruption):
+    r"""Additive uniform noise of half-width ``width``.
+
+    .. math:: \tilde x = x + \varepsilon, \qquad
+        \varepsilon_{il} \sim \mathcal U(-a, a) \text{ independently}
+
+    Bounded noise: every entry moves by at most :math:`a`, with standard
+    deviation :math:`a / \sqrt 3` (quantisation or rounding error is of
+    this kind).
+
+    Parameters
+    ----------
+    width : float
+        Half-width :math:`a` of the noise interval, >= 0.
+
+    Raises
+    ------
+    ValueError
+        If ``width`` is negative or not a finite number.
+    """
+
+    _fields = ("width",)
+
+    def __init__(self, width):
+        if (
+            not isinstance(width, numbers.Real)
+            or isinstance(width, bool)
+            or not 0.0 <= width < float("inf")
+        ):
+            raise ValueError(f"width must be a finite number >= 0; got {width!r}.")
+        self.width = float(width)
+
+    def __call__(self, x):
+        """Return a noisy copy of ``x``.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            A batch of rows, floating point.
+
+        Returns
+        -------
+        torch.Tensor
+            ``x + width * (2 * rand_like(x) - 1)``, same shape, dtype and
+            device.
+        """
+        return x + self.width * (2.0 * rand_like(x) - 1.0)
 
 
 class MaskingNoise(_Corruption):
@@ -121,7 +173,7 @@ class MaskingNoise(_Corruption):
         torch.Tensor
             Same shape, dtype and device as ``x``.
         """
-        drop = torch.rand_like(x) < self.p
+        drop = rand_like(x) < self.p
         return torch.where(drop, torch.zeros((), dtype=x.dtype, device=x.device), x)
 
 
@@ -195,13 +247,13 @@ class SaltAndPepperNoise(_Corruption):
         low = self.low.to(device=x.device, dtype=x.dtype)
         high = self.high.to(device=x.device, dtype=x.dtype)
         # One uniform draw per entry: below p/2 -> low, in [p/2, p) -> high.
-        u = torch.rand_like(x)
+        u = rand_like(x)
         half = self.p / 2.0
         noisy = torch.where(u < half, low, x)
         return torch.where((u >= half) & (u < self.p), high, noisy)
 
 
-CORRUPTIONS = ("gaussian", "masking", "salt_and_pepper")
+CORRUPTIONS = ("gaussian", "uniform", "masking", "salt_and_pepper")
 
 
 def make_corruption(kind, level, low=None, high=None):
@@ -209,13 +261,15 @@ def make_corruption(kind, level, low=None, high=None):
 
     Parameters
     ----------
-    kind : {"gaussian", "masking", "salt_and_pepper"}
+    kind : {"gaussian", "uniform", "masking", "salt_and_pepper"}
         ``"gaussian"``: :class:`GaussianNoise` with ``std=level``;
+        ``"uniform"``: :class:`UniformNoise` with ``width=level``;
         ``"masking"``: :class:`MaskingNoise` with ``p=level``;
         ``"salt_and_pepper"``: :class:`SaltAndPepperNoise` with ``p=level``
         and the column bounds ``low`` and ``high``.
     level : float
-        The noise standard deviation or the corruption probability.
+        The noise standard deviation, the uniform noise's half-width or the
+        corruption probability.
     low : array-like of shape (n_features,), default=None
         Per-column minimum; required for ``"salt_and_pepper"``.
     high : array-like of shape (n_features,), default=None
@@ -240,6 +294,8 @@ def make_corruption(kind, level, low=None, high=None):
     """
     if kind == "gaussian":
         return GaussianNoise(level)
+    if kind == "uniform":
+        return UniformNoise(level)
     if kind == "masking":
         return MaskingNoise(level)
     if kind == "salt_and_pepper":

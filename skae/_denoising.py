@@ -2,6 +2,7 @@
 
 from numbers import Real
 
+import numpy as np
 import scipy.sparse as sp
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -21,12 +22,20 @@ class DenoisingAE(BaseAutoEncoder):
     .. math:: L = \frac{1}{n} \sum_i \lVert x_i - g(f(\tilde x_i)) \rVert^2 .
 
     ``noise="gaussian"`` adds :math:`\mathcal N(0, \sigma^2)` with
-    :math:`\sigma` = ``noise_level``; ``"masking"`` zeroes each entry with
-    probability ``noise_level``; ``"salt_and_pepper"`` sets each entry, with
-    probability ``noise_level``, to its column's minimum or maximum (half
-    each) in the training data. Undoing corruption forces the code to
-    capture the structure of the data rather than the identity map. Use it
-    to denoise, or for features robust to missing or noisy inputs.
+    :math:`\sigma` = ``noise_level``; ``"uniform"`` adds
+    :math:`\mathcal U(-a, a)` with half-width :math:`a` = ``noise_level``
+    (bounded noise, standard deviation :math:`a / \sqrt 3`); ``"masking"``
+    zeroes each entry with probability ``noise_level``;
+    ``"salt_and_pepper"`` sets each entry, with probability
+    ``noise_level``, to its column's minimum or maximum (half each) in the
+    data of the first fit (``partial_fit`` keeps them). Noise levels are in
+    the units of X. Undoing corruption forces the code to capture the
+    structure of the data rather than the identity map. Use it to denoise,
+    or for features robust to missing or noisy inputs.
+
+    With ``early_stopping`` (or a fractional ``n_components``) the held-out
+    rows are corrupted once, with a fixed seeded draw of the same noise, and
+    scored against their clean versions: validation measures denoising.
 
     With ``fit(X, X_clean=X_clean)`` the pairs are given: X is taken as
     already noisy and no noise is added. ``transform`` and ``reconstruct``
@@ -38,12 +47,13 @@ class DenoisingAE(BaseAutoEncoder):
     ----------
     %(n_components)s
 
-    noise : {"gaussian", "masking", "salt_and_pepper"}, default="gaussian"
+    noise : {"gaussian", "uniform", "masking", "salt_and_pepper"}, default="gaussian"
         The corruption applied to training batches.
 
     noise_level : float, default=0.1
-        Standard deviation (gaussian) or corruption probability (masking,
-        salt and pepper; then at most 1).
+        Standard deviation (gaussian), half-width (uniform) or corruption
+        probability (masking, salt and pepper; then at most 1), in the units
+        of X.
 
     %(shared_parameters)s
 
@@ -77,7 +87,7 @@ class DenoisingAE(BaseAutoEncoder):
 
     _parameter_constraints: dict = {
         **BaseAutoEncoder._parameter_constraints,
-        "noise": [StrOptions({"gaussian", "masking", "salt_and_pepper"})],
+        "noise": [StrOptions({"gaussian", "uniform", "masking", "salt_and_pepper"})],
         "noise_level": [Interval(Real, 0, None, closed="left")],
     }
 
@@ -183,6 +193,11 @@ class DenoisingAE(BaseAutoEncoder):
         """
         return self._fit(X, X_clean, incremental=True)
 
+    def _fit_statistics(self, X):
+        super()._fit_statistics(X)
+        # Learned once per fresh fit; partial_fit and warm starts keep them.
+        self._noise_bounds = _column_bounds(X)
+
     def _corruption(self, X):
         if self.noise in ("masking", "salt_and_pepper") and self.noise_level > 1:
             raise ValueError(
@@ -191,7 +206,19 @@ class DenoisingAE(BaseAutoEncoder):
             )
         low = high = None
         if self.noise == "salt_and_pepper":
-            low, high = X.min(axis=0), X.max(axis=0)
-            if sp.issparse(low):
-                low, high = low.toarray().ravel(), high.toarray().ravel()
+            bounds = getattr(self, "_noise_bounds", None)
+            if bounds is None or len(bounds[0]) != X.shape[1]:
+                bounds = _column_bounds(X)
+            low, high = bounds
         return make_corruption(self.noise, self.noise_level, low, high)
+
+
+def _column_bounds(X):
+    """Each column's minimum and maximum, as float64 arrays."""
+    low, high = X.min(axis=0), X.max(axis=0)
+    if sp.issparse(low):
+        low, high = low.toarray(), high.toarray()
+    return (
+        np.asarray(low, dtype=np.float64).ravel(),
+        np.asarray(high, dtype=np.float64).ravel(),
+    )

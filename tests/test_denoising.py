@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import scipy.sparse as sp
+import torch
 from numpy.testing import assert_array_equal
 from sklearn.model_selection import cross_validate
 from sklearn.pipeline import Pipeline
@@ -30,7 +31,7 @@ def test_denoises_synthetic_and_paired_noise():
     assert mse(paired.reconstruct(noisy_test), X_test) <= 0.6 * baseline
 
 
-@pytest.mark.parametrize("noise", ["gaussian", "masking", "salt_and_pepper"])
+@pytest.mark.parametrize("noise", ["gaussian", "uniform", "masking", "salt_and_pepper"])
 def test_every_noise_trains_reproducibly_and_inference_is_clean(noise):
     X = np.random.default_rng(0).random((80, 12))
     runs = [
@@ -57,6 +58,51 @@ def test_salt_and_pepper_uses_training_column_ranges():
     np.testing.assert_allclose(
         np.asarray(sparse_fit.net_.corruption.high).ravel(), [3, 20]
     )
+
+
+def test_salt_and_pepper_bounds_are_fitted_once_and_kept_by_partial_fit():
+    X = np.column_stack([np.linspace(-2, 3, 50), np.linspace(10, 20, 50)])
+    dae = DenoisingAE(noise="salt_and_pepper", noise_level=0.5, max_iter=1)
+    dae.fit(X)
+    dae.partial_fit(X[:10] * 0.1)  # a chunk with other ranges
+    np.testing.assert_allclose(np.asarray(dae.net_.corruption.low), [-2, 10])
+    np.testing.assert_allclose(np.asarray(dae.net_.corruption.high), [3, 20])
+    dae.fit(X * 2)  # a fresh fit learns them again
+    np.testing.assert_allclose(np.asarray(dae.net_.corruption.high), [6, 40])
+
+
+def test_uniform_noise_is_bounded_by_its_half_width():
+    from skae._corruption import UniformNoise, make_corruption
+
+    assert repr(make_corruption("uniform", 0.3)) == "UniformNoise(width=0.3)"
+    x = torch.zeros(400, 250)
+    noise = UniformNoise(0.3)(x)
+    assert float(noise.abs().max()) <= 0.3
+    assert abs(float(noise.std()) - 0.3 / np.sqrt(3)) < 0.005
+    assert abs(float(noise.mean())) < 0.005
+
+
+def test_validation_scores_denoising_not_copying():
+    # Validation corrupts the held-out rows once and scores the
+    # reconstruction against the clean rows: it must score lower than the
+    # same weights reconstructing clean rows.
+    X_train, _ = digits_split()
+    dae = DenoisingAE(
+        16,
+        noise="masking",
+        noise_level=0.5,
+        early_stopping=True,
+        max_iter=30,
+        random_state=0,
+    ).fit(X_train)
+    clean = dae.reconstruct(X_train)
+    clean_r2 = (
+        1
+        - ((clean - X_train) ** 2).sum() / ((X_train - X_train.mean(axis=0)) ** 2).sum()
+    )
+    assert 0 < dae.best_validation_score_ < clean_r2 - 0.1
+    again = DenoisingAE(**dae.get_params()).fit(X_train)
+    assert again.validation_scores_ == dae.validation_scores_  # a fixed draw
 
 
 def test_probability_noise_level_above_one_is_rejected():
