@@ -7,6 +7,8 @@ from sklearn.utils._param_validation import Interval
 from ._base import BaseAutoEncoder
 from ._docstrings import substitute
 from ._penalties import ContractivePenalty
+from .modules import MLPAutoEncoder
+from .modules._layers import normalize_atoms
 
 
 @substitute()
@@ -28,6 +30,16 @@ class ContractiveAE(BaseAutoEncoder):
     flat in every direction the data does not need, so codes are robust to
     small perturbations of the input and follow the data manifold. Use it
     when the codes must be stable under noise or small shifts.
+
+    The decoder is constrained so that the penalty cannot be met by
+    shrinking the codes and growing the decoder: with the "mlp"
+    architecture it is tied to the encoder (each decoder layer's weight is
+    the transpose of the mirrored encoder layer's, as in Rifai et al.), so
+    smaller codes would shrink the reconstruction too; with the other
+    built-in architectures the decoder's linear layers have input columns
+    of unit norm. A callable ``architecture`` is used as it is. Saturating
+    activations (``"tanh"``, ``"sigmoid"``, the original paper's) contract
+    far more for the same reconstruction than ``"relu"``.
 
     Read more in the :ref:`User Guide <contractive>`.
 
@@ -64,6 +76,8 @@ class ContractiveAE(BaseAutoEncoder):
     >>> cae = ContractiveAE(n_components=8, max_iter=5, random_state=0).fit(X)
     >>> cae.transform(X).shape
     (1797, 8)
+    >>> cae.module_.inner.decoder[0]  # tied to the encoder's code layer
+    TiedLinear(in_features=8, out_features=128)
     """
 
     _parameter_constraints: dict = {
@@ -127,6 +141,16 @@ class ContractiveAE(BaseAutoEncoder):
             callbacks=callbacks,
         )
         self.contraction_weight = contraction_weight
+
+    def _build_module(self, n_features, n_components):
+        module = super()._build_module(n_features, n_components)
+        # A decoder free to grow would let the encoder shrink its codes
+        # instead of flattening: tie it (Rifai et al.) or bound its weights.
+        if isinstance(module, MLPAutoEncoder):
+            return module.tie_weights()
+        if isinstance(self.architecture, str):
+            normalize_atoms(module)
+        return module
 
     def _penalty(self, X):
         return ContractivePenalty(self.contraction_weight)

@@ -16,6 +16,7 @@ Nothing here imports scikit-learn or skorch.
 """
 
 import contextlib
+import math
 import numbers
 import threading
 
@@ -25,14 +26,19 @@ from torch import nn
 from .modules._mlp import MLPAutoEncoder
 
 __all__ = [
+    "LIKELIHOODS",
+    "NOISE_LOG_FLOOR",
     "ContractivePenalty",
     "GaussianKLPenalty",
+    "NegativeELBO",
+    "ZeroLoss",
     "KLSparsityPenalty",
     "L1SparsityPenalty",
     "gaussian_kl",
     "jacobian_frobenius_sq",
     "kl_sparsity",
     "l1_sparsity",
+    "reconstruction_log_likelihood",
 ]
 
 
@@ -42,9 +48,13 @@ __all__ = [
 
 
 def l1_sparsity(code):
-    r"""Mean absolute code activation.
+    r"""Absolute code activations summed over the units, averaged over the rows.
 
-    .. math:: \Omega(Z) = \frac{1}{B k} \sum_{i=1}^{B} \sum_{j=1}^{k} |z_{ij}|
+    .. math:: \Omega(Z) = \frac{1}{B} \sum_{i=1}^{B} \sum_{j=1}^{k} |z_{ij}|
+
+    The same convention as the reconstruction loss (summed over features,
+    averaged over rows) and :func:`kl_sparsity` (summed over units), so one
+    weight means the same for every penalty.
 
     Parameters
     ----------
@@ -54,16 +64,16 @@ def l1_sparsity(code):
     Returns
     -------
     torch.Tensor
-        A scalar, the mean over the batch and the code units.
+        A scalar, the mean over the batch of each row's L1 norm.
 
     Examples
     --------
     >>> import torch
     >>> from skae._penalties import l1_sparsity
     >>> float(l1_sparsity(torch.tensor([[1.0, -2.0], [0.0, 3.0]])))
-    1.5
+    3.0
     """
-    return code.abs().mean()
+    return code.abs().reshape(code.shape[0], -1).sum(dim=1).mean()
 
 
 def kl_sparsity(code, target, eps=1e-6):
@@ -409,9 +419,9 @@ class _Penalty:
 
 
 class L1SparsityPenalty(_Penalty):
-    r"""``weight`` times the mean absolute code activation.
+    r"""``weight`` times the L1 norm of each code, averaged over the rows.
 
-    .. math:: \text{penalty} = w \cdot \frac{1}{B k} \sum_{i,j} |z_{ij}|
+    .. math:: \text{penalty} = w \cdot \frac{1}{B} \sum_{i,j} |z_{ij}|
 
     Parameters
     ----------
@@ -671,7 +681,7 @@ class GaussianKLPenalty(_Penalty):
         x : torch.Tensor of shape (batch, n_features)
             The input batch (unused).
         code : tuple of torch.Tensor
-            ``(z, mu, logvar)`` as returned by
+            ``(z, mu, logvar, ...)`` as returned by
             :func:`skae.modules._variational.variational_forward`.
 
         Returns
@@ -679,5 +689,167 @@ class GaussianKLPenalty(_Penalty):
         torch.Tensor
             A scalar, ``beta * gaussian_kl(mu, logvar)``.
         """
-        _, mu, logvar = code
-        return self.beta * gaussian_kl(mu, logvar)
+        return self.beta * gaussian_kl(code[1], code[2])
+
+
+# --------------------------------------------------------------------------
+# The variational autoencoder's whole objective
+# --------------------------------------------------------------------------
+
+#: Decoder likelihoods with a learned noise level: ``"gaussian"`` (its
+#: variance) and ``"laplace"`` (its scale).
+LIKELIHOODS = ("gaussian", "laplace")
+
+#: Lowest log noise level: a Gaussian decoder's standard deviation stays
+#: above 1 % of the data's (standardized) scale, so that a feature the
+#: decoder reproduces exactly cannot send the likelihood to infinity.
+NOISE_LOG_FLOOR = math.log(1e-4)
+
+
+def _noise_estimate(residual, likelihood):
+    """Return the maximum-likelihood log noise level of a batch of residuals."""
+    if likelihood == "gaussian":
+        value = residual.detach().pow(2).mean()
+    else:
+        value = residual.detach().abs().mean()
+    floor = NOISE_LOG_FLOOR if likelihood == "gaussian" else NOISE_LOG_FLOOR / 2
+    return value.clamp_min(math.exp(floor)).log()
+
+
+def reconstruction_log_likelihood(x, reconstruction, likelihood, log_noise):
+    r"""Each row's log-likelihood under a decoder with one noise level, in nats.
+
+    With residuals :math:`r = x - \hat x` over :math:`d` features,
+
+    * ``"gaussian"``, :math:`\log\sigma^2` = ``log_noise``:
+      :math:`-\frac{1}{2} \sum_j \big( r_j^2 / \sigma^2 + \log\sigma^2
+      + \log 2\pi \big)`;
+    * ``"laplace"``, :math:`\log b` = ``log_noise``:
+      :math:`-\sum_j \big( |r_j| / b + \log b + \log 2 \big)`.
+
+    Parameters
+    ----------
+    x : torch.Tensor of shape (batch, n_features)
+        The rows.
+    reconstruction : torch.Tensor of shape (batch, n_features)
+        The decoder's mean (Gaussian) or location (Laplace).
+    likelihood : {"gaussian", "laplace"}
+        The decoder's distribution.
+    log_noise : float or torch.Tensor
+        Log-variance (Gaussian) or log-scale (Laplace), shared by all
+        features.
+
+    Returns
+    -------
+    torch.Tensor of shape (batch,)
+        Log-likelihood of each row.
+
+    Examples
+    --------
+    >>> import math, torch
+    >>> from skae._penalties import reconstruction_log_likelihood
+    >>> x = torch.zeros(1, 2)
+    >>> value = reconstruction_log_likelihood(x, x, "gaussian", 0.0)
+    >>> round(float(value[0]), 4) == round(-math.log(2 * math.pi), 4)
+    True
+    """
+    residual = (x - reconstruction).reshape(x.shape[0], -1)
+    d = residual.shape[1]
+    log_noise = torch.as_tensor(log_noise, dtype=residual.dtype, device=x.device)
+    if likelihood == "gaussian":
+        scaled = residual.pow(2).sum(dim=1) * torch.exp(-log_noise)
+        return -0.5 * (scaled + d * (log_noise + math.log(2 * math.pi)))
+    if likelihood == "laplace":
+        scaled = residual.abs().sum(dim=1) * torch.exp(-log_noise)
+        return -(scaled + d * (log_noise + math.log(2.0)))
+    raise ValueError(
+        f"Unknown likelihood {likelihood!r}; expected one of {list(LIKELIHOODS)}."
+    )
+
+
+class NegativeELBO(_Penalty):
+    r"""The negative evidence lower bound of a VAE with a learned noise level.
+
+    .. math::
+
+        \text{penalty} = \frac{1}{B} \sum_i \Big[
+            -\log p(x_i \mid z_i) + \beta\, \mathrm{KL}\big(
+            \mathcal N(\mu_i, \sigma_i^2) \,\|\, \mathcal N(0, I)\big)
+        \Big]
+
+    with :math:`\log p(x \mid z)` given by
+    :func:`reconstruction_log_likelihood` for a decoder whose noise level
+    (Gaussian variance or Laplace scale, one for all features) is learned.
+    In training the noise level is the batch's maximum-likelihood value
+    (Rybkin et al., 2021: the decoder is calibrated at every step instead of
+    trailing a slowly learned parameter, which is what keeps the posterior
+    from collapsing when the data's scale does not match a fixed variance);
+    its running average is recorded in the module (``module.update_noise``).
+    In evaluation the recorded value is used. Meant to be used with a
+    criterion that contributes nothing (:class:`ZeroLoss`).
+
+    Parameters
+    ----------
+    beta : float
+        Non-negative weight :math:`\beta` of the KL term.
+    likelihood : {"gaussian", "laplace"}, default="gaussian"
+        The decoder's distribution.
+
+    Raises
+    ------
+    ValueError
+        If ``beta`` is negative or not finite, or ``likelihood`` is unknown.
+    """
+
+    _fields = ("beta", "likelihood")
+
+    def __init__(self, beta, likelihood="gaussian"):
+        self.beta = _check_weight(beta, "beta")
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(
+                f"Unknown likelihood {likelihood!r}; expected one of "
+                f"{list(LIKELIHOODS)}."
+            )
+        self.likelihood = likelihood
+
+    def __call__(self, module, x, code):
+        """Compute the negative ELBO, averaged over the rows.
+
+        Parameters
+        ----------
+        module : GaussianAutoEncoder
+            The variational module; its ``log_noise`` is read in evaluation
+            and updated in training.
+        x : torch.Tensor of shape (batch, n_features)
+            The rows (the reconstruction target).
+        code : VariationalCode
+            ``(z, mu, logvar, reconstruction)`` from
+            :func:`skae.modules._variational.variational_forward`.
+
+        Returns
+        -------
+        torch.Tensor
+            A scalar.
+        """
+        _, mu, logvar, reconstruction = code
+        if module.training:
+            log_noise = _noise_estimate(x - reconstruction, self.likelihood)
+            module.update_noise(log_noise)
+        else:
+            log_noise = module.log_noise
+        nll = -reconstruction_log_likelihood(
+            x, reconstruction, self.likelihood, log_noise
+        ).mean()
+        return nll + self.beta * gaussian_kl(mu, logvar)
+
+
+class ZeroLoss(nn.Module):
+    """A criterion that contributes nothing: the penalty holds the whole loss.
+
+    :class:`NegativeELBO` computes the reconstruction term itself (it needs
+    the decoder's noise level), so the net's criterion must add zero.
+    """
+
+    def forward(self, prediction, target):
+        """Return a zero scalar of ``prediction``'s dtype and device."""
+        return prediction.new_zeros(())

@@ -8,6 +8,7 @@ from ._base import BaseAutoEncoder
 from ._docstrings import substitute
 from ._penalties import KLSparsityPenalty, L1SparsityPenalty
 from .modules import SigmoidCode
+from .modules._layers import ReLUCode, normalize_atoms
 
 
 @substitute()
@@ -17,8 +18,14 @@ class SparseAE(BaseAutoEncoder):
     The loss adds a sparsity penalty on the codes :math:`z = f(x)` to the
     per-row reconstruction loss:
 
-    * ``sparsity="l1"``: :math:`L = L_{rec} + \lambda \, \overline{|z|}`,
-      the mean absolute code activation over the batch and the units;
+    * ``sparsity="l1"``: :math:`L = L_{rec} + \lambda \frac{1}{n} \sum_i
+      \lVert z_i \rVert_1`, each code's L1 norm averaged over the batch. The
+      code passes a ReLU, so it is nonnegative with exact zeros, and every
+      linear layer of the decoder has input columns of unit norm (the
+      code's "atoms" among them): the decoder cannot make up for smaller
+      codes with larger weights, so the penalty can only be lowered by
+      switching units off, not by rescaling (a callable ``architecture``
+      gets the ReLU but keeps its decoder as it is);
     * ``sparsity="kl"``: the code passes a sigmoid and
       :math:`L = L_{rec} + \lambda \sum_j \mathrm{KL}(\rho \,\|\, \hat\rho_j)`
       with :math:`\hat\rho_j` unit :math:`j`'s mean activation over the batch
@@ -29,7 +36,7 @@ class SparseAE(BaseAutoEncoder):
     copying its input: each sample must be explained by a few active units,
     which tends to give parts-based, more interpretable features. Use it for
     feature learning and when the codes feed a linear model; ``transform``
-    returns the (sigmoid, for "kl") activations.
+    returns the (ReLU for "l1", sigmoid for "kl") activations.
 
     Read more in the :ref:`User Guide <sparse>`.
 
@@ -40,9 +47,10 @@ class SparseAE(BaseAutoEncoder):
     sparsity : {"l1", "kl"}, default="l1"
         The sparsity penalty.
 
-    sparsity_weight : float, default=1.0
+    sparsity_weight : float, default=1.5
         Weight :math:`\lambda` of the penalty against the per-row
-        reconstruction loss.
+        reconstruction loss (both summed over units or features and averaged
+        over rows, on the standardized rows the network sees).
 
     sparsity_target : float, default=0.05
         Target mean activation :math:`\rho` of each code unit, in (0, 1);
@@ -62,6 +70,10 @@ class SparseAE(BaseAutoEncoder):
     References
     ----------
     .. [1] A. Ng, "Sparse autoencoder", CS294A Lecture notes, 2011.
+    .. [2] X. Glorot, A. Bordes and Y. Bengio, "Deep sparse rectifier neural
+       networks", AISTATS 2011.
+    .. [3] J. Mairal, F. Bach, J. Ponce and G. Sapiro, "Online dictionary
+       learning for sparse coding", ICML 2009.
 
     Examples
     --------
@@ -69,8 +81,11 @@ class SparseAE(BaseAutoEncoder):
     >>> from skae import SparseAE
     >>> X = load_digits().data / 16
     >>> sae = SparseAE(n_components=16, max_iter=10, random_state=0).fit(X)
-    >>> sae.transform(X).shape
+    >>> codes = sae.transform(X)
+    >>> codes.shape
     (1797, 16)
+    >>> bool(codes.min() == 0.0)  # nonnegative, with exact zeros
+    True
     """
 
     _parameter_constraints: dict = {
@@ -85,7 +100,7 @@ class SparseAE(BaseAutoEncoder):
         n_components=2,
         *,
         sparsity="l1",
-        sparsity_weight=1.0,
+        sparsity_weight=1.5,
         sparsity_target=0.05,
         hidden_layer_sizes=(128,),
         architecture="mlp",
@@ -143,7 +158,13 @@ class SparseAE(BaseAutoEncoder):
 
     def _build_module(self, n_features, n_components):
         module = super()._build_module(n_features, n_components)
-        return SigmoidCode(module) if self.sparsity == "kl" else module
+        if self.sparsity == "kl":
+            return SigmoidCode(module)
+        # Nonnegative codes with exact zeros, and a decoder whose atoms have
+        # unit norm: smaller codes cannot be made up for by larger weights.
+        if isinstance(self.architecture, str):
+            normalize_atoms(module)
+        return ReLUCode(module)
 
     def _penalty(self, X):
         if self.sparsity == "kl":

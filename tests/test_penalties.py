@@ -14,6 +14,7 @@ from skae._corruption import (
     GaussianNoise,
     MaskingNoise,
     SaltAndPepperNoise,
+    UniformNoise,
     make_corruption,
 )
 from skae._penalties import (
@@ -163,7 +164,8 @@ def reference_jacobian_sq(encode, x, create_graph=False):
 
 def test_l1_sparsity_hand_value():
     code = torch.tensor([[1.0, -2.0, 0.5], [-0.5, 0.0, 3.0]])
-    assert float(l1_sparsity(code)) == pytest.approx(7.0 / 6.0)
+    # Summed over the units, averaged over the rows: (3.5 + 3.5) / 2.
+    assert float(l1_sparsity(code)) == pytest.approx(3.5)
 
 
 def test_kl_sparsity_hand_value():
@@ -187,7 +189,7 @@ def test_kl_sparsity_clamps_saturated_units():
 def test_sparsity_penalty_objects():
     code = torch.tensor([[0.2, 0.5], [0.4, 0.7]])
     x = torch.zeros(2, 6)
-    assert float(L1SparsityPenalty(2.0)(None, x, code)) == pytest.approx(0.9)
+    assert float(L1SparsityPenalty(2.0)(None, x, code)) == pytest.approx(1.8)
     assert float(KLSparsityPenalty(3.0, 0.1)(None, x, code)) == pytest.approx(
         3.0 * float(kl_sparsity(code, 0.1))
     )
@@ -407,6 +409,7 @@ def test_salt_and_pepper_checks_columns():
 
 CORRUPTION_OBJECTS = {
     "gaussian": lambda: GaussianNoise(0.3),
+    "uniform": lambda: UniformNoise(0.3),
     "masking": lambda: MaskingNoise(0.3),
     "salt_and_pepper": lambda: SaltAndPepperNoise(
         0.3,
@@ -524,15 +527,16 @@ def test_variational_forward_training_and_eval():
     module = GaussianAutoEncoder(TinyAE())
     x = torch.randn(10, 6)
 
-    recon_1, (z_1, mu, logvar) = variational_forward(module, x, training=True)
-    recon_2, (z_2, _, _) = variational_forward(module, x, training=True)
+    recon_1, (z_1, mu, logvar, carried) = variational_forward(module, x, training=True)
+    recon_2, (z_2, _, _, _) = variational_forward(module, x, training=True)
+    assert carried is recon_1  # the code carries the reconstruction
     assert not torch.equal(z_1, z_2) and not torch.equal(recon_1, recon_2)
     torch.testing.assert_close(recon_1, module.decode(z_1))
 
     # The sample is mu + exp(logvar / 2) * eps with eps from the global RNG.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(7)
-        _, (z, mu, logvar) = variational_forward(module, x, training=True)
+        _, (z, mu, logvar, _) = variational_forward(module, x, training=True)
         torch.manual_seed(7)
         eps = torch.randn_like(mu)
     torch.testing.assert_close(z, mu + torch.exp(0.5 * logvar) * eps)
@@ -564,7 +568,7 @@ def test_logvar_is_clamped():
         module.logvar_head.bias.fill_(1e4)
     _, logvar = module.encode_distribution(x)
     assert float(logvar.detach().max()) == LOGVAR_RANGE[1]
-    recon, (z, _, _) = variational_forward(module, x, training=True)
+    recon, (z, _, _, _) = variational_forward(module, x, training=True)
     assert torch.isfinite(z).all() and torch.isfinite(recon).all()
     with torch.no_grad():
         module.logvar_head.bias.fill_(-1e4)
