@@ -87,13 +87,13 @@ def test_codes_match_transform(name):
 
 def test_every_autoencoder_exports():
     X, _ = _data()
-    for cls in (
-        skae.SparseAE,
-        skae.ContractiveAE,
-        skae.DenoisingAE,
-        skae.VariationalAE,
+    for est in (
+        skae.SparseAE(sparsity="kl"),
+        skae.ContractiveAE(),
+        skae.DenoisingAE(),
+        skae.VariationalAE(),
     ):
-        est = cls(n_components=2, hidden_layer_sizes=(8,), **FAST).fit(X)
+        est.set_params(n_components=2, hidden_layer_sizes=(8,), **FAST).fit(X)
         (codes,) = _run(to_onnx(est, X[:1]), X)
         np.testing.assert_allclose(codes, est.transform(X), rtol=0, atol=ATOL)
 
@@ -245,4 +245,29 @@ def test_detector_on_a_foreign_autoencoder_is_refused():
     detector = AutoEncoderOutlierDetector(_PCAWithReconstruct(n_components=2))
     detector.fit(X)
     with pytest.raises(ValueError, match="built on _PCAWithReconstruct"):
+        to_onnx(detector, X[:1])
+
+
+def test_bfloat16_model_exports_a_float32_graph():
+    X, _ = _data()
+    est = AutoEncoderTransformer(
+        n_components=2, hidden_layer_sizes=(8,), precision="bfloat16", **FAST
+    ).fit(X)
+    (codes,) = _run(to_onnx(est, X[:1]), X)
+    # The weights are float32; the graph runs them without autocast.
+    with torch.no_grad():
+        expected = est.module_.encode(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(codes, expected, rtol=0, atol=ATOL)
+    np.testing.assert_allclose(codes, est.transform(X), rtol=0.05, atol=0.05)
+
+
+class _OwnScores(AutoEncoderTransformer):
+    def score_samples(self, X):
+        return -np.abs(self.transform(X)).sum(axis=1)
+
+
+def test_detector_on_other_scores_is_refused():
+    X, _ = _data()
+    detector = AutoEncoderOutlierDetector(_OwnScores(n_components=2, **FAST)).fit(X)
+    with pytest.raises(ValueError, match="not what _OwnScores.score_samples"):
         to_onnx(detector, X[:1])
