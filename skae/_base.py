@@ -27,6 +27,7 @@ from ._net import (
     as_tensor,
     autoencode,
 )
+from ._repr import DocLinkMixin
 from ._training import (
     OPTIMIZERS,
     build_module,
@@ -79,7 +80,9 @@ _SHAPED_ARCHITECTURES = {
 }
 
 
-class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class BaseAutoEncoder(
+    DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Base class of the skae autoencoders.
 
     Warning: This class should not be used directly. Use derived classes
@@ -703,7 +706,9 @@ class BaseAutoEncoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     # ------------------------------------------------------------ inference
     def _map_batches(self, fn, X, width, what):
         """Apply ``fn(module, block)`` to row blocks of X; X's dtype out."""
-        return map_row_blocks(self.module_, fn, X, width, self.device_, what)
+        return map_row_blocks(
+            self.module_, fn, X, width, self.device_, what, precision=self.precision
+        )
 
     def transform(self, X):
         """Encode X.

@@ -22,6 +22,7 @@ from ._autoencoder import AutoEncoderTransformer
 from ._base import BaseAutoEncoder
 from ._inference import map_row_blocks
 from ._net import ArrayDataset, FiniteLoss, as_tensor
+from ._repr import DocLinkMixin
 from ._training import (
     build_module,
     caller_stacklevel,
@@ -59,7 +60,7 @@ _TRAINING_PARAMETERS = (
 )
 
 
-class EncoderClassifier(ClassifierMixin, BaseEstimator):
+class EncoderClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
     r"""Classifier on a pretrained autoencoder's encoder, fine-tuned on labels.
 
     Semi-supervised learning in two steps. First the autoencoder (a clone)

@@ -5,11 +5,12 @@ from numbers import Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
-from sklearn.utils import get_tags
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._autoencoder import AutoEncoderTransformer
+from ._repr import DocLinkMixin
 from ._validation import check_fitted_input
 
 # A normal distribution's standard deviation is 1.4826 times its median
@@ -19,7 +20,7 @@ _MAD_TO_STD = 1.4826
 _AUTO_DEVIATIONS = 3.0
 
 
-class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
+class AutoEncoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
     r"""Unsupervised outlier detection by autoencoder reconstruction error.
 
     An autoencoder trained on (mostly) normal data reconstructs rows like
@@ -47,9 +48,10 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
     autoencoder : estimator, default=None
         The (unfitted) autoencoder to train, with ``fit``, ``reconstruct``
         and ``score_samples`` methods. None means
-        :class:`~skae.AutoEncoderTransformer` with its default parameters.
-        Its bottleneck decides what counts as normal: too wide a code also
-        reconstructs the outliers well.
+        :class:`~skae.AutoEncoderTransformer` with its default parameters
+        and a bottleneck below the number of features
+        (``min(2, n_features - 1)``). Its bottleneck decides what counts as
+        normal: too wide a code also reconstructs the outliers well.
 
     contamination : "auto" or float, default="auto"
         How the threshold ``offset_`` on :meth:`score_samples` is set.
@@ -73,6 +75,11 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
           distribution. The threshold is only as good as the autoencoder's
           training: an underfitted one has errors that vary more from row
           to row.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the autoencoder's clone when its own ``random_state`` is
+        None, so that ``fit_predict(X)`` equals ``fit(X).predict(X)``. The
+        autoencoder passed in is never changed.
 
     Attributes
     ----------
@@ -128,11 +135,13 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
             StrOptions({"auto"}),
             Interval(Real, 0, 0.5, closed="right"),
         ],
+        "random_state": ["random_state"],
     }
 
-    def __init__(self, autoencoder=None, *, contamination="auto"):
+    def __init__(self, autoencoder=None, *, contamination="auto", random_state=None):
         self.autoencoder = autoencoder
         self.contamination = contamination
+        self.random_state = random_state
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -159,11 +168,16 @@ class AutoEncoderOutlierDetector(OutlierMixin, BaseEstimator):
                 accept_sparse=("csr", "csc"),
                 dtype=(np.float32, np.float64),
             )
-            autoencoder = clone(
-                AutoEncoderTransformer()
-                if self.autoencoder is None
-                else self.autoencoder
-            )
+            if self.autoencoder is None:
+                autoencoder = AutoEncoderTransformer(
+                    n_components=max(0, min(2, X.shape[1] - 1))
+                )
+            else:
+                autoencoder = clone(self.autoencoder)
+            params = autoencoder.get_params(deep=False)
+            if self.random_state is not None and params.get("random_state", 0) is None:
+                seed = check_random_state(self.random_state).randint(2**31 - 1)
+                autoencoder.set_params(random_state=seed)
             autoencoder.fit(X, None)
             self.autoencoder_ = autoencoder
             self.offset_ = self._threshold(autoencoder.score_samples(X))

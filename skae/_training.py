@@ -30,6 +30,7 @@ from sklearn.utils import check_random_state
 from skorch.callbacks import Callback, ProgressBar
 from skorch.helper import predefined_split
 
+from ._precision import fused_optimizer_options
 from .modules._random import FitGenerators, seeded_construction, use_generators
 
 OPTIMIZERS = {
@@ -241,6 +242,8 @@ def net_arguments(estimator, *, n_samples, n_features, device, lr=None):
     from ._net import TensorBatches, batch_rows
 
     optimizer, optimizer_kwargs = OPTIMIZERS[estimator.optimizer]
+    fused = fused_optimizer_options(optimizer, device)
+    optimizer_kwargs = {**optimizer_kwargs, **fused}
     return dict(
         optimizer=optimizer,
         lr=estimator.learning_rate_init if lr is None else lr,

@@ -240,3 +240,17 @@ def test_dataframe_input_records_feature_names():
     assert detector.predict(X).shape == (200,)
     with pytest.raises(ValueError, match="feature names"):
         detector.predict(X.rename(columns={"f0": "other"}))
+
+
+def test_random_state_makes_fit_predict_equal_fit_then_predict():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    detector = AutoEncoderOutlierDetector(random_state=0)
+    assert_array_equal(detector.fit_predict(X), clone(detector).fit(X).predict(X))
+    assert detector.autoencoder is None  # nothing passed in is changed
+
+
+def test_default_bottleneck_is_below_the_feature_count():
+    X = np.random.default_rng(0).normal(size=(60, 2))
+    detector = AutoEncoderOutlierDetector(random_state=0).fit(X)
+    assert detector.autoencoder_.n_components_ == 1

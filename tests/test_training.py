@@ -259,8 +259,10 @@ def test_ten_percent_labels_on_digits_match_logistic_regression():
     baseline = LogisticRegression(max_iter=2000).fit(
         X_train[labelled], y_train[labelled]
     )
-    ae = AutoEncoderTransformer(n_components=16, random_state=0, device="cpu")
-    clf = EncoderClassifier(ae, alpha=0.1, random_state=0, device="cpu")
+    ae = AutoEncoderTransformer(
+        n_components=32, max_iter=60, random_state=0, device="cpu"
+    )
+    clf = EncoderClassifier(ae, alpha=0.1, max_iter=100, random_state=0, device="cpu")
     clf.fit(X_train, y_partial)
     assert clf.score(X_test, y_test) >= baseline.score(X_test, y_test)
 
