@@ -49,7 +49,8 @@ class VariationalAE(BaseAutoEncoder):
     too flat (or too sharp) for the data's scale and let the KL term switch
     latent units off (posterior collapse). ``loss="l1"`` is the same with a
     Laplace decoder and a learned scale; ``loss="bce"`` (with
-    ``output_activation="sigmoid"``) a Bernoulli decoder, for binary data.
+    ``output_activation="sigmoid"``) a Bernoulli decoder, for binary data;
+    ``loss="huber"`` is not a likelihood and is refused.
     The KL term keeps the codes near a standard normal, so decoding draws
     from :math:`\mathcal N(0, I)` gives new samples (:meth:`sample`) and the
     latent space is smooth. ``transform`` returns the posterior mean,
@@ -66,10 +67,6 @@ class VariationalAE(BaseAutoEncoder):
         disentangled latent space at the cost of reconstruction.
 
     %(shared_parameters)s
-
-        For this estimator ``loss`` names the decoder's likelihood:
-        "mse" a Gaussian and "l1" a Laplace with a learned noise level,
-        "bce" a Bernoulli; "huber" is not a likelihood and is refused.
 
     Attributes
     ----------

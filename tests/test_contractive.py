@@ -101,7 +101,7 @@ def test_other_architectures_get_unit_norm_atoms():
         random_state=0,
     ).fit(X)
     expand = cae.module_.inner.decoder.expand
-    norms = expand.weight.detach().norm(dim=0)
+    norms = expand.normalized_weight.detach().norm(dim=0)
     torch.testing.assert_close(norms, torch.ones_like(norms))
 
 

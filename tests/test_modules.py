@@ -437,22 +437,27 @@ def test_tied_mlp_shares_transposed_weights():
 
 @pytest.mark.parametrize("architecture", ARCHITECTURES)
 def test_unit_norm_atoms_for_every_architecture(architecture):
-    from torch.nn.utils import parametrize
+    import pickle
 
-    from skae.modules._layers import normalize_atoms
+    from skae.modules._layers import UnitNormLinear, normalize_atoms
 
     module = make(architecture)
+    keys = list(module.state_dict())
     layers = normalize_atoms(module)
-    assert layers
+    assert layers and list(module.state_dict()) == keys  # a Linear's state
     readers = [layer for layer, _ in module.code_readers()]
-    assert all(any(r is layer for layer in layers) for r in readers)
-    for layer, name in module.code_readers():
-        assert parametrize.is_parametrized(layer, name)
-        weight = getattr(layer, name)
-        norms = weight.detach().norm(dim=0)
+    linear = [r for r in readers if isinstance(r, nn.Linear)]
+    assert linear and all(isinstance(r, UnitNormLinear) for r in linear)
+    for layer in layers:
+        with torch.no_grad():
+            layer.weight.mul_(3.0)  # the free parameter's scale does not matter
+        norms = layer.normalized_weight.detach().norm(dim=0)
         assert_close(norms, torch.ones_like(norms))
     x = rows(module)
+    restored = pickle.loads(pickle.dumps(module))
+    assert_close(restored(x), module(x))
     module(x).sum().backward()  # still trains
+    assert all(layer.weight.grad is not None for layer in layers)
 
 
 def test_relu_code_is_nonnegative_with_exact_zeros():

@@ -4,7 +4,7 @@ import torch
 
 from skae import AutoEncoderTransformer, SparseAE
 from skae._penalties import KLSparsityPenalty, L1SparsityPenalty
-from skae.modules._layers import ReLUCode, SigmoidCode
+from skae.modules._layers import ReLUCode, SigmoidCode, UnitNormLinear
 
 from ._digits import digits_split, mse
 
@@ -62,10 +62,11 @@ def test_l1_decoder_atoms_have_unit_norm(plain_and_sparse):
     sparse = plain_and_sparse[1]
     module = sparse.module_.inner
     assert isinstance(module, ReLUCode)
-    for layer in module.base.decoder:
-        if isinstance(layer, torch.nn.Linear):
-            norms = layer.weight.detach().norm(dim=0)
-            torch.testing.assert_close(norms, torch.ones_like(norms))
+    layers = [m for m in module.base.decoder if isinstance(m, torch.nn.Linear)]
+    assert layers and all(isinstance(m, UnitNormLinear) for m in layers)
+    for layer in layers:
+        norms = layer.normalized_weight.detach().norm(dim=0)
+        torch.testing.assert_close(norms, torch.ones_like(norms))
 
 
 def test_kl_sparsity_reaches_the_target_activation(digits):

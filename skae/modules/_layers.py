@@ -4,7 +4,6 @@ import math
 
 import torch
 from torch import nn
-from torch.nn.utils import parametrize
 
 from ._random import rand_like
 
@@ -389,28 +388,72 @@ def hidden_dropout(p):
     return [Dropout(p)] if p else []
 
 
-class _UnitNormColumns(nn.Module):
-    """Parametrization ``W = V / ||V||`` column by column (weight normalisation)."""
+class UnitNormLinear(nn.Linear):
+    """A linear layer whose weight columns are used with unit norm.
 
-    def forward(self, weight):
-        norms = weight.reshape(weight.shape[0], -1).norm(dim=0)
-        return weight / norms.clamp_min(1e-12).reshape(1, *weight.shape[1:])
+    ``y = x (V / ||V||)^T + b``, the norm taken column by column (over the
+    outputs, for each input unit): weight normalisation with a fixed gain
+    (Salimans and Kingma, 2016). ``weight`` holds the free parameter
+    :math:`V`; :attr:`normalized_weight` is what the layer applies. The
+    state dict is a :class:`torch.nn.Linear`'s, and the layer pickles as
+    one (torch's ``parametrize`` cannot be pickled).
+
+    Parameters
+    ----------
+    in_features, out_features : int
+        As for :class:`torch.nn.Linear`.
+    bias : bool, default=True
+        As for :class:`torch.nn.Linear`.
+    """
+
+    @classmethod
+    def from_linear(cls, linear):
+        """Return a unit-norm layer with the weights of ``linear``.
+
+        Parameters
+        ----------
+        linear : torch.nn.Linear
+            The layer to replace; its parameters are reused, not copied.
+
+        Returns
+        -------
+        UnitNormLinear
+            The new layer.
+        """
+        layer = cls.__new__(cls)
+        nn.Module.__init__(layer)
+        layer.in_features = linear.in_features
+        layer.out_features = linear.out_features
+        layer.weight = linear.weight
+        layer.bias = linear.bias
+        return layer
+
+    @property
+    def normalized_weight(self):
+        """The weight the layer applies: each column divided by its norm."""
+        return self.weight / self.weight.norm(dim=0, keepdim=True).clamp_min(1e-12)
+
+    def forward(self, x):
+        """Apply ``x @ normalized_weight.T + bias``."""
+        return nn.functional.linear(x, self.normalized_weight, self.bias)
 
 
 def normalize_atoms(module):
     r"""Give unit norm to every input column of the decoder's linear layers.
 
-    The layers that read the code (``module.code_readers()``, which the
-    built-in modules provide) and every other :class:`torch.nn.Linear` of
-    ``module.decoder`` are reparametrised as :math:`W = V / \lVert V
-    \rVert` column by column (weight normalisation with a fixed gain,
-    Salimans and Kingma, 2016). Each code unit then feeds the decoder
-    through a weight vector of unit norm, the "atoms" of sparse coding
-    (:class:`sklearn.decomposition.DictionaryLearning` bounds them the same
-    way), and the linear maps after it cannot grow either: the decoder can
-    no longer make up for smaller codes with larger weights. Layers that
-    are already reparametrised or tied are left as they are; so is a module
-    with neither ``code_readers`` nor a ``decoder``.
+    The linear layers that read the code (``module.code_readers()``, which
+    the built-in modules provide) and every other :class:`torch.nn.Linear`
+    of ``module.decoder`` are replaced, in place, by
+    :class:`UnitNormLinear` layers holding the same parameters: weight
+    normalisation with a fixed gain (Salimans and Kingma, 2016). Each code
+    unit then feeds the decoder through a weight vector of unit norm, the
+    "atoms" of sparse coding (:class:`sklearn.decomposition.DictionaryLearning`
+    bounds them the same way), and the linear maps after it cannot grow
+    either: the decoder can no longer make up for smaller codes with larger
+    weights. Tied layers are left as they are, and so are the recurrent
+    decoder's recurrent weights (the first recurrent layer also reads the
+    code); a module with neither ``code_readers`` nor a ``decoder`` is left
+    unchanged.
 
     Parameters
     ----------
@@ -419,8 +462,8 @@ def normalize_atoms(module):
 
     Returns
     -------
-    list of torch.nn.Module
-        The layers whose weights are now normalised, code readers first.
+    list of UnitNormLinear
+        The layers now normalised, code readers first.
 
     Examples
     --------
@@ -429,21 +472,29 @@ def normalize_atoms(module):
     >>> from skae.modules._layers import normalize_atoms
     >>> module = MLPAutoEncoder(6, 2, hidden_layer_sizes=(8,))
     >>> first, last = normalize_atoms(module)
-    >>> torch.allclose(first.weight.norm(dim=0), torch.ones(2))
+    >>> torch.allclose(first.normalized_weight.norm(dim=0), torch.ones(2))
     True
     """
     readers = getattr(module, "code_readers", None)
-    targets = list(readers()) if callable(readers) else []
+    targets = [layer for layer, _ in readers()] if callable(readers) else []
     decoder = getattr(module, "decoder", None)
     if isinstance(decoder, nn.Module):
-        targets += [(m, "weight") for m in decoder.modules() if type(m) is nn.Linear]
+        targets += list(decoder.modules())
+    targets = [m for m in targets if type(m) is nn.Linear or type(m) is UnitNormLinear]
+    places = {}
+    for parent in module.modules():
+        for child_name, child in parent.named_children():
+            places.setdefault(id(child), []).append((parent, child_name))
     layers = []
-    for layer, name in targets:
-        if any(layer is seen for seen in layers):
-            continue
-        if not parametrize.is_parametrized(layer, name):
-            parametrize.register_parametrization(layer, name, _UnitNormColumns())
-        layers.append(layer)
+    for layer in targets:
+        if id(layer) not in places or any(layer is seen for seen in layers):
+            continue  # already replaced, or not a submodule of ``module``
+        new = layer
+        if type(layer) is nn.Linear:
+            new = UnitNormLinear.from_linear(layer)
+            for parent, child_name in places.pop(id(layer)):
+                setattr(parent, child_name, new)
+        layers.append(new)
     return layers
 
 
