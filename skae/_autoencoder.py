@@ -1,7 +1,10 @@
 """AutoEncoderTransformer: the plain undercomplete autoencoder."""
 
+import warnings
+
 from ._base import BaseAutoEncoder
 from ._docstrings import substitute
+from ._training import caller_stacklevel
 
 
 @substitute()
@@ -59,3 +62,27 @@ class AutoEncoderTransformer(BaseAutoEncoder):
     >>> ae.inverse_transform(codes).shape
     (1797, 64)
     """
+
+    def _check_bottleneck(self, n_components, n_features):
+        # As PCA refuses more components than features. A code exactly as
+        # wide as the input is allowed (scikit-learn's checks fit 2-feature
+        # data with the default of 2) but is no bottleneck: say so.
+        if n_components > n_features:
+            raise ValueError(
+                f"n_components={n_components} must be at most n_features="
+                f"{n_features} for AutoEncoderTransformer; use a regularised "
+                "autoencoder (SparseAE, DenoisingAE, ContractiveAE) for an "
+                "overcomplete code."
+            )
+        if n_components == n_features:
+            warnings.warn(
+                f"n_components={n_components} equals n_features={n_features}: "
+                "the code is no bottleneck and the network may learn the "
+                "identity. Use a smaller n_components.",
+                UserWarning,
+                stacklevel=caller_stacklevel(),
+            )
+
+    def _largest_bottleneck(self, n_features):
+        return max(1, n_features - 1)
+

@@ -448,9 +448,10 @@ class BaseAutoEncoder(
             for name in self._network_parameters
         }
         self._fit_statistics(X if X_clean is None else X_clean)
-        if isinstance(self.n_components, Real) and not isinstance(
+        fraction_search = isinstance(self.n_components, Real) and not isinstance(
             self.n_components, Integral
-        ):
+        )
+        if fraction_search:
             n_components, net, stopping = self._search_n_components(
                 X, X_clean, device
             )
@@ -470,6 +471,11 @@ class BaseAutoEncoder(
                 validate=validate,
             )
         self.n_components_ = n_components
+        mean, scale = self._standardization(n_components)
+        self.mean_ = np.asarray(mean, dtype=X.dtype)
+        self.scale_ = float(scale)
+        if not fraction_search:
+            self.bottleneck_scores_ = None
         self._record(net, stopping, validate, warn=not incremental)
 
     def _continue_training(self, X, X_clean, device, incremental):

@@ -7,11 +7,16 @@ apart in what they say about the same parameter.
 
 _N_COMPONENTS = """\
 n_components : int or float, default=2
-    Size of the bottleneck (the code). An int >= 1 fixes it. A float in
-    (0, 1) asks for the smallest bottleneck whose reconstruction R² on a
-    held-out ``validation_fraction`` of the training data reaches that
-    fraction, like ``PCA(n_components=0.95)``; the size chosen is stored in
-    ``n_components_``."""
+    Size of the bottleneck (the code). An int fixes it; 0, as in PCA, gives
+    codes with no columns and reconstructions equal to the training mean.
+    :class:`AutoEncoderTransformer` refuses a code wider than the input
+    (``n_components > n_features``, as PCA does) and warns when it is as
+    wide (no bottleneck); the regularised autoencoders may be overcomplete.
+    A float in (0, 1) asks for the smallest bottleneck whose reconstruction
+    R² on a held-out ``validation_fraction`` of the training data reaches
+    that fraction, like ``PCA(n_components=0.95)``; the size chosen is
+    stored in ``n_components_`` and the R² of every size tried in
+    ``bottleneck_scores_``."""
 
 # Every parameter but n_components, which comes first in each signature and
 # is followed there by the estimator's own parameters.
@@ -51,7 +56,11 @@ loss : {"mse", "l1", "huber", "bce"}, default="mse"
     needs ``output_activation="sigmoid"`` and data in [0, 1].
 
 alpha : float, default=0.0
-    L2 weight decay, passed to the optimizer as ``weight_decay``.
+    L2 penalty on the weights (not the biases), as MLPRegressor's: the
+    optimizer's ``weight_decay``, so each step adds ``alpha * w`` to the
+    gradient of the per-row loss, i.e. the loss gains ``alpha / 2 *
+    ||w||²``. The network sees standardized data, so one value suits data
+    of any scale.
 
 optimizer : {"adam", "adamw", "sgd"}, default="adam"
     The optimizer; "sgd" uses Nesterov momentum 0.9 as MLPRegressor does.
@@ -66,18 +75,21 @@ max_iter : int, default=200
     Maximum number of epochs.
 
 tol : float, default=1e-4
-    Minimum improvement of the monitored quantity (the per-row training
-    loss, or the validation score with early stopping) that resets the
-    patience counter.
+    Minimum improvement of the monitored score that resets the patience
+    counter. The score is unit-free, whatever the data's scale and number
+    of features: the held-out R² with ``early_stopping``, otherwise the
+    training R², ``1 - training loss / the data's total variance``
+    (recorded as ``train_score`` in ``net_.history``).
 
 n_iter_no_change : int, default=10
     Epochs without an improvement of at least ``tol`` after which training
     stops as converged.
 
 early_stopping : bool, default=False
-    Hold out ``validation_fraction`` of the training data, monitor its
-    score (minus the mean squared reconstruction error) and restore the
-    weights of the best epoch at the end.
+    Hold out ``validation_fraction`` of the training data (one split for
+    the estimator's life), monitor its reconstruction R² and keep the
+    weights of the best epoch, across warm starts too. Not supported by
+    ``partial_fit``.
 
 validation_fraction : float, default=0.1
     Held-out fraction for early stopping and for a float ``n_components``.
@@ -105,7 +117,14 @@ verbose : int, default=0
     seconds) and shows a progress bar.
 
 warm_start : bool, default=False
-    Reuse the weights of the previous fit as the starting point.
+    Continue training the previous fit's network. Every training parameter
+    is read afresh (a new optimizer, as MLPRegressor's ``fit`` does;
+    ``partial_fit`` keeps the optimizer's state with the new learning
+    rate); a parameter that shapes the network (``n_components``,
+    ``hidden_layer_sizes``, ``architecture``, ``input_shape``,
+    ``activation``, ``dropout``, ``output_activation``) cannot change and
+    raises a ValueError naming it. The centring and scaling learned by the
+    first fit are kept.
 
 callbacks : list of skorch callbacks or None, default=None
     Extra :mod:`skorch.callbacks` (e.g. ``LRScheduler``, ``Checkpoint``)
@@ -116,6 +135,14 @@ callbacks : list of skorch callbacks or None, default=None
 _SHARED_ATTRIBUTES = """\
 n_components_ : int
     Size of the bottleneck actually used.
+
+mean_ : ndarray of shape (`n_features_in_`,)
+    Per-feature mean the network's input is centred with (zeros for a
+    sigmoid output or the BCE loss), as PCA's ``mean_``.
+
+scale_ : float
+    The one global scale that divides the centred rows: the root mean
+    variance of the features (1 for a sigmoid output or the BCE loss).
 
 n_features_in_ : int
     Number of features seen during :term:`fit`.
@@ -132,16 +159,27 @@ loss_curve_ : list of float
     Training loss (per row, penalties included) of each epoch.
 
 validation_scores_ : list of float or None
-    Score (minus the mean squared reconstruction error) on the held-out
-    split at each epoch. Only available if ``early_stopping=True``,
-    otherwise None.
+    Reconstruction R² on the held-out split at each epoch. Only available
+    if ``early_stopping=True`` (or a float ``n_components``), otherwise
+    None.
 
 best_validation_score_ : float or None
-    Best of ``validation_scores_``; its weights are the ones kept. Only
-    available if ``early_stopping=True``, otherwise None.
+    The held-out R² of the weights the estimator holds: the best epoch's,
+    over every warm-started call. Only available if
+    ``early_stopping=True``, otherwise None.
+
+bottleneck_scores_ : dict of int to float
+    Held-out R² of every bottleneck size tried, the autoencoder's
+    "explained variance" curve. Only available if ``n_components`` is a
+    float.
 
 module_ : torch.nn.Module
-    The trained network, with ``encode(x)`` and ``decode(z)``.
+    The trained network, with ``encode(x)`` and ``decode(z)`` in the
+    user's units: it centres each row with the training mean and divides
+    by one global scale before the network built by ``architecture``
+    (``module_.inner``), and undoes both after decoding, so that the
+    network sees data on a sane scale whatever the units. Data for a
+    sigmoid output or the BCE loss is left as it is.
 
 encoder_ : torch.nn.Module
     The encoding half of ``module_``.

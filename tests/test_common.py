@@ -43,7 +43,18 @@ ESTIMATORS = [
     for name, shape in SHAPED.items()
 ]
 
-EXPECTED_FAILED_CHECKS = {}
+# Every expected failure, with its reason.
+EXPECTED_FAILED_CHECKS = {
+    "EncoderClassifier": {
+        "check_classifiers_classes": (
+            "the check's last case labels the classes -1 and 1, and -1 marks an "
+            "unlabelled row in scikit-learn's semi-supervised convention, which "
+            "EncoderClassifier follows; scikit-learn exempts its own "
+            "semi-supervised estimators from that case by name "
+            "(_choose_check_classifiers_labels)"
+        ),
+    },
+}
 
 
 @parametrize_with_checks(
