@@ -8,7 +8,7 @@ ones, so at prediction time ``reconstruct`` removes that kind of corruption.
 It can learn in two ways:
 
 * from clean data only: every training batch is corrupted afresh with
-  synthetic noise (``noise="gaussian"``, ``"masking"`` or
+  synthetic noise (``noise="gaussian"``, ``"uniform"``, ``"masking"`` or
   ``"salt_and_pepper"``, of strength ``noise_level``);
 * from pairs: ``fit(X_noisy, X_clean=X_clean)`` learns to map each given
   noisy row to its clean counterpart, for corruption that no built-in noise
