@@ -1,8 +1,9 @@
 """Mixed precision and compiled modules against a hand-written float32 loop.
 
 Run with ``.venv/bin/python benchmarks/bench_precision.py`` (``--quick``: a
-smoke test in about two minutes; ``--threads 1`` for steadier ratios on a
-busy machine; ``--compile`` adds the ``torch.compile`` measurements).
+smoke test in about a minute; ``--threads 1 --clock cpu`` for steadier
+ratios on a busy machine; ``--compile`` adds the ``torch.compile``
+measurements, a few minutes more).
 Markdown tables go to stdout; progress goes to stderr.
 
 1. Fit time per epoch on 60k x 784 (784-256-32) and digits (64-128-8), Adam
