@@ -456,6 +456,10 @@ def test_unit_norm_atoms_for_every_architecture(architecture):
     x = rows(module)
     restored = pickle.loads(pickle.dumps(module))
     assert_close(restored(x), module(x))
+    training = module(x)
+    with torch.no_grad():  # inference (fused kernels included) sees the same
+        assert_close(module.eval()(x), training.detach())
+    module.train()
     module(x).sum().backward()  # still trains
     assert all(layer.weight.grad is not None for layer in layers)
 

@@ -452,8 +452,9 @@ def normalize_atoms(module):
     either: the decoder can no longer make up for smaller codes with larger
     weights. Tied layers are left as they are, and so are the recurrent
     decoder's recurrent weights (the first recurrent layer also reads the
-    code); a module with neither ``code_readers`` nor a ``decoder`` is left
-    unchanged.
+    code) and the linear layers inside torch's transformer layers (whose
+    fused inference path reads the raw weights); a module with neither
+    ``code_readers`` nor a ``decoder`` is left unchanged.
 
     Parameters
     ----------
@@ -480,7 +481,17 @@ def normalize_atoms(module):
     decoder = getattr(module, "decoder", None)
     if isinstance(decoder, nn.Module):
         targets += list(decoder.modules())
-    targets = [m for m in targets if type(m) is nn.Linear or type(m) is UnitNormLinear]
+    # Linear layers inside torch's transformer layers stay: their fused
+    # inference path reads the raw weights.
+    fused = (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer)
+    inside = {
+        id(m) for layer in targets if isinstance(layer, fused) for m in layer.modules()
+    }
+    targets = [
+        m
+        for m in targets
+        if (type(m) is nn.Linear or type(m) is UnitNormLinear) and id(m) not in inside
+    ]
     places = {}
     for parent in module.modules():
         for child_name, child in parent.named_children():
