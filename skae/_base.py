@@ -460,7 +460,9 @@ class BaseAutoEncoder(
             n_components = int(self.n_components)
             self._check_bottleneck(n_components, n_features)
             validate = self.early_stopping
-            module = self._new_module(n_components, X.dtype, FitGenerators(self._seed))
+            module = self._new_module(
+                n_components, self._training_dtype(X), FitGenerators(self._seed)
+            )
             net, stopping = self._train(
                 module,
                 X,
@@ -519,6 +521,10 @@ class BaseAutoEncoder(
             warn=warn and self.n_components_ > 0,
             max_iter=self.max_iter,
         )
+
+    def _training_dtype(self, X):
+        """Float32 weights under bfloat16 autocast, which skips float64."""
+        return np.float32 if self.precision == "bfloat16" else X.dtype
 
     def _new_module(self, n_components, dtype, generators):
         """Build the network on ``n_components``, initialised from ``generators``."""
@@ -665,7 +671,9 @@ class BaseAutoEncoder(
 
         def r2(k):
             if k not in trained:
-                module = self._new_module(k, X.dtype, FitGenerators(self._seed))
+                module = self._new_module(
+                    k, self._training_dtype(X), FitGenerators(self._seed)
+                )
                 trained[k] = self._train(
                     module,
                     X,
@@ -880,9 +888,10 @@ def _same(value, other):
         return value is other
 
 
-def _column_mean_var(X, block=2**16):
+def _column_mean_var(X, budget=2**18):
     """Per-column mean and variance in float64, without a float64 copy of X."""
     n_samples = X.shape[0]
+    block = max(1, budget // max(1, X.shape[1]))  # cache-sized temporaries
     if sp.issparse(X):
         from sklearn.utils.sparsefuncs import mean_variance_axis
 

@@ -120,11 +120,12 @@ def r2_on_split(ae, X):
 
 def test_early_stopping_keeps_one_split_and_the_best_weights_across_warm_starts():
     X = make_data()
-    ae = fast(early_stopping=True, warm_start=True, max_iter=40).fit(X)
+    ae = fast(early_stopping=True, warm_start=True, max_iter=40, batch_size=20)
+    ae.fit(X)
     first_best = ae.best_validation_score_
     assert r2_on_split(ae, X) == pytest.approx(first_best, abs=1e-6)
     # A second call that only makes things worse keeps the first call's weights.
-    ae.set_params(optimizer="sgd", learning_rate_init=0.5, max_iter=3)
+    ae.set_params(alpha=100.0, learning_rate_init=0.05, max_iter=3)
     ae.fit(X)
     assert len(ae.validation_scores_) == ae.n_iter_
     assert max(ae.validation_scores_[-3:]) < first_best

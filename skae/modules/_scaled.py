@@ -31,7 +31,8 @@ class Standardized(nn.Module):
 
     def standardize(self, x):
         """Return ``(x - mean) / scale``."""
-        return (x - self.mean) / self.scale
+        inverse = 1.0 / self.scale  # one fused pass: x * inverse - mean * inverse
+        return torch.addcmul(-self.mean * inverse, x, inverse)
 
     def encode(self, x):
         """Encode rows given in the user's units."""
@@ -39,7 +40,7 @@ class Standardized(nn.Module):
 
     def decode(self, z):
         """Decode codes to rows in the user's units."""
-        return self.inner.decode(z) * self.scale + self.mean
+        return torch.addcmul(self.mean, self.inner.decode(z), self.scale)
 
     def forward(self, x):
         """Return the reconstruction of ``x``."""
