@@ -757,7 +757,12 @@ class BaseAutoEncoder(
         """
         check_is_fitted(self)
         with numeric_input():
-            Z = check_array(X, dtype=(np.float32, np.float64), input_name="Z")
+            Z = check_array(
+                X,
+                dtype=(np.float32, np.float64),
+                input_name="Z",
+                ensure_min_features=0,  # n_components=0 codes have no column
+            )
         if Z.shape[1] != self.n_components_:
             raise ValueError(
                 f"inverse_transform expects codes with {self.n_components_} "

@@ -276,7 +276,12 @@ def record_training(estimator, net, stopping, *, validate, warn, max_iter):
     history = net.history
     estimator.net_ = net
     estimator.n_iter_ = len(history)
-    estimator.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+    estimator.loss_curve_ = [float(epoch["train_loss"]) for epoch in history]
+    if stopping is None:  # nothing was trained (n_components=0)
+        estimator._best = None
+        estimator.validation_scores_ = [] if validate else None
+        estimator.best_validation_score_ = None
+        return
     if validate:
         estimator._best = stopping.best_pair()
         # Epochs of earlier warm-started fits may have had no validation.

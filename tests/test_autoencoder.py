@@ -150,3 +150,50 @@ def test_column_transformer_and_cross_val_score(digits):
         make_pipeline(columns, LogisticRegression(max_iter=500)), X_train, y_train, cv=3
     )
     assert scores.mean() > 0.5
+
+
+# ------------------------------------------------------- a drop-in for PCA
+def test_n_components_zero_gives_empty_codes_and_the_mean():
+    X = np.random.default_rng(0).normal(size=(50, 4)) * 10 + 3
+    ae = AutoEncoderTransformer(n_components=0, random_state=0, device="cpu").fit(X)
+    codes = ae.transform(X)
+    assert codes.shape == (50, 0)
+    np.testing.assert_allclose(ae.reconstruct(X), np.tile(X.mean(axis=0), (50, 1)))
+    np.testing.assert_allclose(ae.inverse_transform(codes), ae.reconstruct(X))
+    assert ae.n_iter_ == 0
+    assert ae.score(X) == pytest.approx(-X.var(axis=0).mean())
+
+
+def test_a_code_wider_than_the_input_is_refused_and_as_wide_warned():
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    with pytest.raises(ValueError, match="n_components=4 must be at most n_features=3"):
+        AutoEncoderTransformer(n_components=4, device="cpu").fit(X)
+    with pytest.warns(UserWarning, match="no bottleneck"):
+        AutoEncoderTransformer(n_components=3, max_iter=2, device="cpu").fit(X)
+
+
+def test_codes_do_not_depend_on_the_data_units():
+    X = np.random.default_rng(0).normal(size=(80, 6))
+    params = dict(n_components=2, max_iter=20, random_state=0, device="cpu")
+    small = AutoEncoderTransformer(**params).fit(X)
+    huge = AutoEncoderTransformer(**params).fit(X * 1e6 + 5e6)
+    np.testing.assert_allclose(
+        huge.transform(X * 1e6 + 5e6), small.transform(X), rtol=1e-6, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        huge.reconstruct(X * 1e6 + 5e6), small.reconstruct(X) * 1e6 + 5e6, rtol=1e-6
+    )
+    assert huge.scale_ == pytest.approx(small.scale_ * 1e6)
+
+
+def test_fractional_search_keeps_the_r2_of_every_size_tried():
+    X = load_digits().data[:400] / 16
+    ae = AutoEncoderTransformer(
+        n_components=0.15, max_iter=10, random_state=0, device="cpu"
+    ).fit(X)
+    scores = ae.bottleneck_scores_
+    assert ae.n_components_ in scores and scores[ae.n_components_] >= 0.15
+    assert all(score < 0.15 for k, score in scores.items() if k < ae.n_components_)
+    assert ae.best_validation_score_ == scores[ae.n_components_]
+    fixed = AutoEncoderTransformer(max_iter=2, device="cpu").fit(X)
+    assert fixed.bottleneck_scores_ is None
