@@ -63,12 +63,16 @@ _TRAINING_PARAMETERS = (
 class EncoderClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
     r"""Classifier on a pretrained autoencoder's encoder, fine-tuned on labels.
 
-    Semi-supervised learning in two steps. First the autoencoder (a clone)
-    learns to reconstruct all the rows it is given, X and the optional
-    ``X_unlabeled``, which need no labels. Then a copy of its encoder is
-    topped with a small head (``head_hidden_layer_sizes`` ReLU layers, then
-    a linear layer to one logit per class) and both are trained on the
-    labelled rows with cross-entropy. ``autoencoder_`` keeps the pretrained
+    Semi-supervised learning in two steps, with scikit-learn's convention
+    for unlabelled rows (as :class:`~sklearn.semi_supervised.SelfTrainingClassifier`):
+    a row whose label is ``-1`` is unlabelled. First the autoencoder (a
+    clone) learns to reconstruct every row of X, labelled or not. Then a
+    copy of its encoder is topped with a small head
+    (``head_hidden_layer_sizes`` ReLU layers, then a linear layer to one
+    logit per class) and both are trained on the labelled rows with
+    cross-entropy. Because the unlabelled rows travel in X, a Pipeline
+    preprocesses them like the others and cross-validation splits them
+    with the rest; ``classes_`` never holds -1. ``autoencoder_`` keeps the pretrained
     autoencoder as it was; the classifier's network is ``module_``.
 
     The supervised phase follows a recipe that holds up with few labels.
@@ -150,9 +154,10 @@ class EncoderClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         a value around 0.1 helps.
 
     tol : float, default=1e-4
-        Minimum improvement of the monitored quantity (the training
-        cross-entropy, or the validation accuracy with early stopping) that
-        resets the patience counter.
+        Minimum improvement of the monitored score that resets the patience
+        counter: the validation accuracy with early stopping, otherwise the
+        unit-free ``train_score = 1 - cross-entropy / log(n_classes)`` (the
+        training loss as a fraction of chance level's).
 
     n_iter_no_change : int, default=10
         Epochs without an improvement of at least ``tol`` after which a
@@ -160,8 +165,9 @@ class EncoderClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
 
     early_stopping : bool, default=False
         Hold out a stratified ``validation_fraction`` of the labelled rows,
-        monitor its accuracy and restore the weights of each phase's best
-        epoch. The autoencoder still pretrains on every row.
+        monitor its accuracy and keep the weights of the best epoch over
+        both phases (probe and fine-tuning). The autoencoder still
+        pretrains on every row.
 
     validation_fraction : float, default=0.1
         Held-out fraction of the labelled rows for early stopping.
@@ -212,7 +218,8 @@ class EncoderClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         available if ``early_stopping=True``, otherwise None.
 
     best_validation_score_ : float or None
-        Best of ``validation_scores_``. Only available if
+        Best of ``validation_scores_``, over both phases: the accuracy of
+        the weights the classifier holds. Only available if
         ``early_stopping=True``, otherwise None.
 
     module_ : torch.nn.Module
@@ -249,8 +256,12 @@ class EncoderClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
     >>> X = X / 16
     >>> ae = AutoEncoderTransformer(n_components=16, max_iter=30, random_state=0)
     >>> clf = EncoderClassifier(ae, max_iter=50, random_state=0)
-    >>> clf.fit(X[:100], y[:100], X_unlabeled=X[100:1500])
+    >>> y_partial = y[:1500].copy()
+    >>> y_partial[100:] = -1  # 100 labelled rows, 1400 unlabelled ones
+    >>> clf.fit(X[:1500], y_partial)
     EncoderClassifier(...)
+    >>> clf.classes_
+    array([0, 1, 2, 3, 4, 5, 6, 7, 8, 9])
     >>> clf.predict_proba(X[1500:1503]).shape
     (3, 10)
     >>> round(clf.score(X[1500:], y[1500:]), 1) >= 0.8
