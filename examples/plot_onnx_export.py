@@ -10,7 +10,7 @@ C++, C#, Java or JavaScript without Python's machine-learning stack.
 
 Here a whole pipeline, scaling, an autoencoder and a logistic regression on
 its codes, is converted with :func:`skae.to_onnx` into one ONNX graph,
-saved, loaded into ONNX Runtime, and checked against scikit-learn.
+loaded into ONNX Runtime, and checked against scikit-learn.
 Conversion needs ``pip install "skae[onnx]"``.
 """
 
@@ -74,12 +74,15 @@ print(f"same labels on all {len(X_test)} rows: {(label == pipe.predict(X_test)).
 # %%
 # What the graph holds
 # --------------------
-# Each step became standard ONNX operators: the scaler's ``Sub`` and
-# ``Div``, the autoencoder's encoder (its ``Gemm`` matrix products and
-# ``Relu`` activations, and the standardisation it learned internally) and
-# the classifier's linear model and softmax. The time per call, against
-# the scikit-learn pipeline, is shown for a few batch sizes (timings on a
-# shared machine are noisy).
+# Each step became ONNX operators: the StandardScaler a ``Scaler``; the
+# autoencoder's encoder the operators PyTorch's exporter traced from it
+# (the ``Gemm`` matrix products and ``Relu`` activations of its layers,
+# after the ``Sub`` and ``Div`` of the standardisation its network applies
+# to the input); the logistic regression a ``LinearClassifier`` and a
+# ``Normalizer`` that turns its scores into probabilities. On the right,
+# the time per call against the scikit-learn pipeline for a few batch sizes
+# (timings on a shared machine are noisy): without Python's per-call
+# checks, ONNX Runtime answers small batches much faster.
 operators = {}
 for node in onnx_model.graph.node:
     operators[node.op_type] = operators.get(node.op_type, 0) + 1
