@@ -65,7 +65,8 @@ class Standardize(nn.Module):
 
     def forward(self, x):
         """Return the standardized rows."""
-        return (x - self.mean) / self.scale
+        inverse = 1.0 / self.scale  # as Standardized.standardize, bit for bit
+        return torch.addcmul(-self.mean * inverse, x, inverse)
 
 
 class Unstandardize(Standardize):
@@ -73,7 +74,7 @@ class Unstandardize(Standardize):
 
     def forward(self, x):
         """Return the rows in the user's units."""
-        return x * self.scale + self.mean
+        return torch.addcmul(self.mean, x, self.scale)
 
 
 class MeanOnly(nn.Module):
