@@ -62,8 +62,8 @@ def draw_labels(y, per_class, seed):
 # %%
 # Pretrain once, then train on each label set
 # -------------------------------------------
-# ``EncoderClassifier.fit(X, y, X_unlabeled=...)`` pretrains a clone of the
-# autoencoder on every call. To train many classifiers on the same unlabelled
+# ``EncoderClassifier.fit(X, y)``, with ``y`` holding -1 for the unlabelled
+# rows, pretrains a clone of the autoencoder on every row at every call. To train many classifiers on the same unlabelled
 # rows we pretrain once and pass the fitted autoencoder wrapped in
 # :class:`~sklearn.frozen.FrozenEstimator`, which is neither cloned nor
 # refitted; PCA is handled the same way. Pretraining stops once ten epochs
