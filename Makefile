@@ -28,8 +28,11 @@ demo: install
 lint: install
 	$(VENV)/bin/ruff check skae tests benchmarks examples
 
+# Speed and quality against the baselines, measured in the same run.
 bench: install
 	$(PY) benchmarks/bench_core.py
+	$(PY) benchmarks/bench_pca.py
+	$(PY) benchmarks/bench_precision.py --quick
 
 slow: install
 	$(PY) -m pytest -m slow
