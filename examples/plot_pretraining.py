@@ -63,8 +63,9 @@ def draw_labels(y, per_class, seed):
 # Pretrain once, then train on each label set
 # -------------------------------------------
 # ``EncoderClassifier.fit(X, y)``, with ``y`` holding -1 for the unlabelled
-# rows, pretrains a clone of the autoencoder on every row at every call. To train many classifiers on the same unlabelled
-# rows we pretrain once and pass the fitted autoencoder wrapped in
+# rows, pretrains a clone of the autoencoder on every row at every call. To
+# train many classifiers on the same unlabelled rows we pretrain once and
+# pass the fitted autoencoder wrapped in
 # :class:`~sklearn.frozen.FrozenEstimator`, which is neither cloned nor
 # refitted; PCA is handled the same way. Pretraining stops once ten epochs
 # in a row improve the loss by less than ``tol=1e-3`` (0.1 % of the data's
