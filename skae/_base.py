@@ -613,10 +613,12 @@ class BaseAutoEncoder(
             # Validation scores denoising: one fixed noisy draw of the rows.
             with use_generators(FitGenerators(self._seed + 1)):
                 inputs = corrupt(inputs)
-        module = net.module_
+        # SST around the data's mean, on the network's scale (where the
+        # network sees unscaled [0, 1] data, its mean is not subtracted).
+        mean = torch.as_tensor(self._data_mean, dtype=clean.dtype, device=clean.device)
         with torch.no_grad():
-            standardized = module.standardize(clean)
-            net.valid_total = float(torch.mean(torch.sum(standardized**2, dim=1)))
+            deviations = (clean - mean) / float(net.module_.scale)
+            net.valid_total = float(torch.mean(torch.sum(deviations**2, dim=1)))
         return train, ArrayDataset(inputs, clean, None, **rows)
 
     def _rebuild_module(self, dtype):

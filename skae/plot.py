@@ -12,7 +12,12 @@ matplotlib is an optional dependency, imported only when something is drawn:
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-__all__ = ["LatentScatterDisplay", "LossCurveDisplay", "ReconstructionDisplay"]
+__all__ = [
+    "BottleneckCurveDisplay",
+    "LatentScatterDisplay",
+    "LossCurveDisplay",
+    "ReconstructionDisplay",
+]
 
 
 def _pyplot(caller):
@@ -37,8 +42,8 @@ class LossCurveDisplay:
     The training loss (``loss_curve_``: the per-row loss, penalties
     included) is drawn against the epoch on the left axis. When the
     estimator was fitted with ``early_stopping=True``, its
-    ``validation_scores_`` (for the autoencoders, minus the mean squared
-    reconstruction error of the held-out rows; higher is better) are drawn
+    ``validation_scores_`` (for the autoencoders, the reconstruction R² of
+    the held-out rows; higher is better) are drawn
     on a twin axis on the right, as the two are on different scales, and
     the epoch of the best score, whose weights were kept, is marked.
 
@@ -662,3 +667,198 @@ def _class_colors(cmap, n_classes):
     if isinstance(cmap, matplotlib.colors.ListedColormap) and cmap.N >= n_classes:
         return cmap(np.arange(n_classes))
     return cmap(np.linspace(0, 1, n_classes))
+
+
+class BottleneckCurveDisplay:
+    """Held-out R² against the bottleneck size: the "explained variance" curve.
+
+    A float ``n_components`` makes an autoencoder try several bottleneck
+    sizes and keep the smallest whose held-out reconstruction R² reaches the
+    fraction asked for; ``bottleneck_scores_`` keeps the R² of every size
+    tried. This display draws them, like PCA's cumulative explained
+    variance ratio, and with ``X`` also PCA's held-out R² on the same rows
+    for comparison. Read it as you would PCA's curve: pick the size where
+    the curve flattens, without labels.
+
+    Use :meth:`from_estimator` to create a display from a fitted estimator.
+
+    Parameters
+    ----------
+    sizes : array-like of int
+        The bottleneck sizes tried, increasing.
+
+    scores : array-like of float
+        The held-out R² of each size.
+
+    pca_sizes : array-like of int, default=None
+        Sizes at which PCA's held-out R² is drawn too; None draws none.
+
+    pca_scores : array-like of float, default=None
+        PCA's held-out R² at ``pca_sizes``.
+
+    chosen : int, default=None
+        The size the estimator kept, marked; None marks none.
+
+    estimator_name : str, default=None
+        Name of the estimator, used in the title. None shows no title.
+
+    Attributes
+    ----------
+    ax_ : matplotlib Axes
+        Axes of the curves.
+
+    figure_ : matplotlib Figure
+        Figure containing the curves.
+
+    line_ : matplotlib Line2D
+        The autoencoder's R² curve.
+
+    pca_line_ : matplotlib Line2D or None
+        PCA's R² curve; None without PCA's scores.
+
+    chosen_line_ : matplotlib Line2D or None
+        Vertical line at the chosen size; None without one.
+
+    See Also
+    --------
+    LossCurveDisplay : Training loss and validation score of each epoch.
+    sklearn.decomposition.PCA : Its ``explained_variance_ratio_`` is the
+        linear counterpart of this curve.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoEncoderTransformer
+    >>> from skae.plot import BottleneckCurveDisplay
+    >>> X = load_digits().data[:500] / 16
+    >>> ae = AutoEncoderTransformer(n_components=0.5, max_iter=10,
+    ...                             random_state=0).fit(X)
+    >>> display = BottleneckCurveDisplay.from_estimator(ae, X)
+    >>> len(display.line_.get_xdata()) == len(ae.bottleneck_scores_)
+    True
+    >>> plt.show()
+    """
+
+    def __init__(
+        self,
+        *,
+        sizes,
+        scores,
+        pca_sizes=None,
+        pca_scores=None,
+        chosen=None,
+        estimator_name=None,
+    ):
+        self.sizes = sizes
+        self.scores = scores
+        self.pca_sizes = pca_sizes
+        self.pca_scores = pca_scores
+        self.chosen = chosen
+        self.estimator_name = estimator_name
+
+    def plot(self, ax=None):
+        """Draw the curves.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on. None creates a new figure and axes.
+
+        Returns
+        -------
+        display : BottleneckCurveDisplay
+            Object that stores the computed values and the drawn artists.
+        """
+        plt = _pyplot("BottleneckCurveDisplay.plot")
+        if ax is None:
+            _, ax = plt.subplots(layout="constrained")
+        (self.line_,) = ax.plot(
+            self.sizes, self.scores, "o-", color="C0", label="autoencoder"
+        )
+        self.pca_line_ = self.chosen_line_ = None
+        if self.pca_scores is not None:
+            (self.pca_line_,) = ax.plot(
+                self.pca_sizes, self.pca_scores, "s--", color="C1", label="PCA"
+            )
+        if self.chosen is not None:
+            self.chosen_line_ = ax.axvline(
+                self.chosen, color="0.5", linestyle=":", label=f"chosen ({self.chosen})"
+            )
+        ax.set_xlabel("Bottleneck size (n_components)")
+        ax.set_ylabel("Held-out reconstruction R²")
+        ax.legend(loc="lower right")
+        if self.estimator_name is not None:
+            ax.set_title(self.estimator_name)
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(cls, estimator, X=None, *, ax=None):
+        """Plot the bottleneck scores of an autoencoder fitted with a float size.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            A skae autoencoder fitted with a float ``n_components``.
+
+        X : array-like of shape (n_samples, n_features), default=None
+            The training data. When given, PCA is fitted on the same
+            training rows and scored on the same held-out rows
+            (``validation_fraction`` of X, split as the estimator split it)
+            at the same sizes, and drawn too.
+
+        ax : matplotlib Axes, default=None
+            Axes to draw on. None creates a new figure and axes.
+
+        Returns
+        -------
+        display : BottleneckCurveDisplay
+            Object that stores the computed values and the drawn artists.
+        """
+        _pyplot("BottleneckCurveDisplay.from_estimator")
+        check_is_fitted(estimator)
+        scores = getattr(estimator, "bottleneck_scores_", None)
+        if not scores:
+            raise ValueError(
+                f"{_estimator_name(estimator)} has no bottleneck_scores_: fit it "
+                "with a float n_components (e.g. 0.9) to search the bottleneck."
+            )
+        sizes = sorted(scores)
+        pca_sizes = pca_scores = None
+        if X is not None:
+            pca_sizes, pca_scores = _pca_scores(estimator, X, sizes)
+        display = cls(
+            sizes=sizes,
+            scores=[scores[k] for k in sizes],
+            pca_sizes=pca_sizes,
+            pca_scores=pca_scores,
+            chosen=estimator.n_components_,
+            estimator_name=_estimator_name(estimator),
+        )
+        return display.plot(ax=ax)
+
+
+def _pca_scores(estimator, X, sizes):
+    """PCA's held-out R² at ``sizes`` on the estimator's own split of X."""
+    from sklearn.decomposition import PCA
+    from sklearn.utils.validation import check_array
+
+    from ._training import split_rows
+
+    X = check_array(X, dtype=np.float64)
+    # The estimator's own split, from the seed its fit drew.
+    seed = estimator._seed
+    train, valid = split_rows(X.shape[0], estimator.validation_fraction, seed)
+    held_out = X[valid]
+    center = X.mean(axis=0)  # as the estimator's R²: around the data's mean
+    total = np.sum((held_out - center) ** 2)
+    usable = [k for k in sizes if k <= min(len(train), X.shape[1])]
+    r2 = []
+    for k in usable:
+        pca = PCA(n_components=k).fit(X[train])
+        error = np.sum((pca.inverse_transform(pca.transform(held_out)) - held_out) ** 2)
+        r2.append(1 - error / total if total > 0 else 1.0)
+    return usable, r2
+

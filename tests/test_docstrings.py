@@ -208,6 +208,8 @@ def _drawn(cls):
         return cls(originals=rows, reconstructions=rows, image_shape=(2, 2)).plot()
     if cls is skae.plot.LatentScatterDisplay:
         return cls(codes=np.zeros((3, 2)), labels=[0, 1, 1]).plot()
+    if cls is skae.plot.BottleneckCurveDisplay:
+        return cls(sizes=[1, 2], scores=[0.5, 0.8], chosen=2).plot()
     raise AssertionError(f"add {cls.__name__} to _drawn")
 
 

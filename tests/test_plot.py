@@ -10,7 +10,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skae import AutoEncoderTransformer
-from skae.plot import LatentScatterDisplay, LossCurveDisplay, ReconstructionDisplay
+from skae.plot import (
+    BottleneckCurveDisplay,
+    LatentScatterDisplay,
+    LossCurveDisplay,
+    ReconstructionDisplay,
+)
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -297,3 +302,26 @@ def test_missing_matplotlib_explains_how_to_install(monkeypatch, fitted, digits,
     monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
     with pytest.raises(ImportError, match=r"pip install skae\[plot\]"):
         call(fitted, digits[0])
+
+
+# ------------------------------------------------------- bottleneck curve
+def test_bottleneck_curve_draws_the_sizes_tried_and_pca_on_the_same_split(digits):
+    X, _ = digits
+    ae = AutoEncoderTransformer(
+        n_components=0.3, hidden_layer_sizes=(16,), max_iter=5, random_state=0
+    ).fit(X)
+    display = BottleneckCurveDisplay.from_estimator(ae, X)
+    sizes = sorted(ae.bottleneck_scores_)
+    assert list(display.line_.get_xdata()) == sizes
+    expected = [ae.bottleneck_scores_[k] for k in sizes]
+    assert_allclose(display.line_.get_ydata(), expected)
+    assert display.chosen_line_.get_xdata()[0] == ae.n_components_
+    # PCA's R² rises with the size, on the estimator's own held-out rows.
+    pca_r2 = display.pca_line_.get_ydata()
+    assert list(display.pca_line_.get_xdata()) == sizes
+    assert np.all(np.diff(pca_r2) > 0) and 0 < pca_r2[0] < 1
+
+
+def test_bottleneck_curve_needs_a_fractional_fit(fitted):
+    with pytest.raises(ValueError, match="float n_components"):
+        BottleneckCurveDisplay.from_estimator(fitted)
