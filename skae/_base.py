@@ -32,7 +32,6 @@ from ._training import (
     OPTIMIZERS,
     build_module,
     check_widths,
-    generators_for,
     net_arguments,
     new_seed,
     record_training,
@@ -359,10 +358,14 @@ class BaseAutoEncoder(
                 self._train_new(X, X_clean, device, incremental)
         return self
 
-    def _check_incremental(self):
-        if isinstance(self.n_components, Real) and not isinstance(
+    def _searches_bottleneck(self):
+        """Whether ``n_components`` is a fraction for fit to search."""
+        return isinstance(self.n_components, Real) and not isinstance(
             self.n_components, Integral
-        ):
+        )
+
+    def _check_incremental(self):
+        if self._searches_bottleneck():
             raise ValueError(
                 "partial_fit needs an int n_components; a fraction is searched by fit."
             )
@@ -448,9 +451,7 @@ class BaseAutoEncoder(
             for name in self._network_parameters
         }
         self._fit_statistics(X if X_clean is None else X_clean)
-        fraction_search = isinstance(self.n_components, Real) and not isinstance(
-            self.n_components, Integral
-        )
+        fraction_search = self._searches_bottleneck()
         if fraction_search:
             n_components, net, stopping = self._search_n_components(
                 X, X_clean, device
@@ -468,7 +469,7 @@ class BaseAutoEncoder(
                 X,
                 X_clean,
                 device,
-                generators_for(self, self._seed, fresh=True),
+                FitGenerators(self._seed),
                 epochs=self._epochs(n_components, incremental),
                 validate=validate,
             )
@@ -494,7 +495,7 @@ class BaseAutoEncoder(
                 X,
                 X_clean,
                 device,
-                generators_for(self, self._seed, fresh=False),
+                FitGenerators.from_state(self._generator_state),
                 epochs=self._epochs(self.n_components_, incremental),
                 validate=validate,
                 history=previous.history,

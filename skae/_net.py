@@ -227,11 +227,14 @@ class AutoEncoderNet(NeuralNet):
         return loss
 
     def _standardized(self, batch, corrupt):
+        """Return the batch's inputs (corrupted if asked) and targets, standardized."""
         Xi, yi = batch
-        if corrupt and self.corruption is not None:
-            Xi = self.corruption(Xi)
         standardize = self.module_.standardize
-        return standardize(Xi), (standardize(yi) if yi is not batch[0] else None)
+        target = standardize(yi)
+        if corrupt and self.corruption is not None:
+            return standardize(self.corruption(Xi)), target
+        # Without a separate target the dataset hands X twice: one pass.
+        return (target if Xi is yi else standardize(Xi)), target
 
     def train_step_single(self, batch, **fit_params):
         # skorch sets the mode on every batch, walking every submodule: a
@@ -240,8 +243,6 @@ class AutoEncoderNet(NeuralNet):
         if not self.module_.training:
             self._set_training(True)
         Xi, yi = self._standardized(batch, corrupt=True)
-        if yi is None:  # X is its own target: the clean, standardized rows
-            yi = Xi if self.corruption is None else self.module_.standardize(batch[1])
         with autocast_context(self.precision, self.device):
             y_pred = self.infer(Xi)
             loss = self.get_loss(y_pred, yi, X=Xi, training=True)
@@ -250,7 +251,6 @@ class AutoEncoderNet(NeuralNet):
 
     def validation_step(self, batch, **fit_params):
         Xi, yi = self._standardized(batch, corrupt=False)
-        yi = Xi if yi is None else yi
         with autocast_context(self.precision, self.device):
             step = super().validation_step((Xi, yi), **fit_params)
         # Held-out R², 1 - SSE / SST, as a batch-size weighted mean over

@@ -17,13 +17,16 @@ here is a fix everywhere:
 
 import contextlib
 import copy
+import functools
 import math
+import os
 import sys
 import warnings
 from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
+import sklearn
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -31,7 +34,7 @@ from skorch.callbacks import Callback, ProgressBar
 from skorch.helper import predefined_split
 
 from ._precision import fused_optimizer_options
-from .modules._random import FitGenerators, seeded_construction, use_generators
+from .modules._random import seeded_construction, use_generators
 
 OPTIMIZERS = {
     "adam": (torch.optim.Adam, {}),
@@ -124,14 +127,6 @@ def to_device(data, target, device, dtype, nbytes):
     return data, target
 
 
-def generators_for(estimator, seed, *, fresh):
-    """Return the fit's generators: new from ``seed``, or the last call's."""
-    state = getattr(estimator, "_generator_state", None)
-    if fresh or state is None:
-        return FitGenerators(seed)
-    return FitGenerators.from_state(state)
-
-
 def build_module(generators, build):
     """Call ``build()`` with its random initialisation drawn from ``generators``."""
     with seeded_construction(generators):
@@ -174,7 +169,6 @@ class StopOnPlateau(Callback):
         score, weights = self.best if self.best is not None else (-math.inf, None)
         self.best_ = score
         self.best_weights_ = weights
-        self.best_is_current_ = weights is None
         self.misses_ = 0
         self.stopped_ = False
 
@@ -302,25 +296,25 @@ def record_training(estimator, net, stopping, *, validate, warn, max_iter):
         )
 
 
+# Frames a warning should skip to reach the user's line: skae's and
+# scikit-learn's own code, and the decorators they wrap methods in.
+_LIBRARY_FILES = (
+    os.path.dirname(os.path.abspath(__file__)) + os.sep,
+    os.path.dirname(sklearn.__file__) + os.sep,
+    contextlib.__file__,
+    functools.__file__,
+)
+
+
 def caller_stacklevel():
     """Stack level of the first frame outside skae and scikit-learn.
 
     The warning then points at the user's line, as scikit-learn's own
     ConvergenceWarnings do.
     """
-    import contextlib as _contextlib
-    import functools
-    import os
-
-    import sklearn
-
-    inside = tuple(
-        os.path.dirname(module.__file__) + os.sep
-        for module in (sklearn, __import__("skae"))
-    ) + (_contextlib.__file__, functools.__file__)
     frame = sys._getframe(1)  # the caller of this function
     level = 1
-    while frame is not None and frame.f_code.co_filename.startswith(inside):
+    while frame is not None and frame.f_code.co_filename.startswith(_LIBRARY_FILES):
         frame = frame.f_back
         level += 1
     return level
