@@ -11,6 +11,7 @@ from sklearn.utils.validation import validate_data
 
 from ._autoencoder import AutoEncoderTransformer
 from ._repr import DocLinkMixin
+from ._training import restore_on_failure
 from ._validation import check_fitted_input
 
 # A normal distribution's standard deviation is 1.4826 times its median
@@ -160,8 +161,7 @@ class AutoEncoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
         self : object
             The fitted detector.
         """
-        state = self.__dict__.copy()
-        try:
+        with restore_on_failure(self):
             X = validate_data(
                 self,
                 X,
@@ -181,11 +181,6 @@ class AutoEncoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
             autoencoder.fit(X, None)
             self.autoencoder_ = autoencoder
             self.offset_ = self._threshold(autoencoder.score_samples(X))
-        except BaseException:
-            # A failed fit changes nothing: fitted attributes as they were.
-            self.__dict__.clear()
-            self.__dict__.update(state)
-            raise
         return self
 
     def _threshold(self, scores):
