@@ -32,6 +32,7 @@ from ._training import (
     OPTIMIZERS,
     build_module,
     check_widths,
+    copy_weights,
     net_arguments,
     new_seed,
     record_training,
@@ -488,7 +489,7 @@ class BaseAutoEncoder(
         # Roll-back point: the module is trained in place. The optimizer's
         # state is copied into the new net by load_state_dict, so the old
         # one needs no copy.
-        weights = {k: v.detach().clone() for k, v in module.state_dict().items()}
+        weights = copy_weights(module)
         try:
             net, stopping = self._train(
                 module,

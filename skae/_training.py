@@ -127,6 +127,11 @@ def to_device(data, target, device, dtype, nbytes):
     return data, target
 
 
+def copy_weights(module):
+    """Return a detached copy of ``module``'s state dict (weights and buffers)."""
+    return {k: v.detach().clone() for k, v in module.state_dict().items()}
+
+
 def build_module(generators, build):
     """Call ``build()`` with its random initialisation drawn from ``generators``."""
     with seeded_construction(generators):
@@ -178,9 +183,7 @@ class StopOnPlateau(Callback):
         if score > self.best_:
             self.best_ = score
             if self.keep_best:
-                self.best_weights_ = {
-                    k: v.detach().clone() for k, v in net.module_.state_dict().items()
-                }
+                self.best_weights_ = copy_weights(net.module_)
         if self.misses_ > self.patience:
             self.stopped_ = True
             raise KeyboardInterrupt  # skorch's own way to end fit_loop early
