@@ -2,9 +2,16 @@
 
 import warnings
 
+import torch
+
 from ._base import BaseAutoEncoder
 from ._docstrings import substitute
+from ._statistics import principal_directions
 from ._training import caller_stacklevel
+
+# Widest data whose covariance matrix is formed for the PCA start (about
+# 0.1 s of eigh at 2048 features on two cores).
+_LARGEST_COVARIANCE = 2048
 
 
 @substitute()
@@ -83,6 +90,24 @@ class AutoEncoderTransformer(BaseAutoEncoder):
                 stacklevel=caller_stacklevel(),
             )
 
+    def _principal_components(self, X, rows, n_components):
+        # A dense network starts where PCA ends (start_from_subspace), so a
+        # short fit on a small data set is not worse than PCA. Other
+        # architectures, outputs that are not centred, and networks
+        # pretrained for EncoderClassifier (which sets _random_start: from
+        # PCA's start, fine-tuning stays near linear features) start at
+        # random.
+        if (
+            getattr(self, "_random_start", False)
+            or self.architecture != "mlp"
+            or self.output_activation != "identity"
+            or self.loss == "bce"
+        ):
+            return None
+        X = X if rows is None else X[rows]
+        if X.shape[1] > _LARGEST_COVARIANCE or X.shape[0] < 2:
+            return None  # d³ and d² memory: beyond it, start at random
+        return torch.as_tensor(principal_directions(X, n_components))
+
     def _largest_bottleneck(self, n_features):
         return max(1, n_features - 1)
-

@@ -28,6 +28,7 @@ from ._net import (
     autoencode,
 )
 from ._repr import DocLinkMixin
+from ._statistics import column_mean_var
 from ._training import (
     OPTIMIZERS,
     build_module,
@@ -143,8 +144,8 @@ class BaseAutoEncoder(
         learning_rate_init=1e-3,
         batch_size="auto",
         max_iter=200,
-        tol=1e-4,
-        n_iter_no_change=10,
+        tol=7e-4,
+        n_iter_no_change=5,
         early_stopping=False,
         validation_fraction=0.1,
         precision="float32",
@@ -423,11 +424,20 @@ class BaseAutoEncoder(
         mean variance of the features), which the network sees its data
         through. Subclasses may learn more (call super()).
         """
-        mean, var = _column_mean_var(X)
+        mean, var = column_mean_var(X)
         scale = float(np.sqrt(np.mean(var))) if var.size else 1.0
         self._data_mean = mean
         self._data_scale = scale if np.isfinite(scale) and scale > 0 else 1.0
         self._data_variance = float(np.sum(var))
+
+    def _principal_components(self, X, rows, n_components):
+        """Return the directions new networks start from, or None (hook).
+
+        ``X`` holds the targets and ``rows`` the training rows (None: all);
+        the result is a tensor of the first ``n_components`` principal
+        directions. The base starts every network at random.
+        """
+        return None
 
     def _standardization(self, n_components):
         """Return the (mean, scale) the network sees its rows through.
@@ -451,19 +461,34 @@ class BaseAutoEncoder(
             name: copy.deepcopy(getattr(self, name))
             for name in self._network_parameters
         }
-        self._fit_statistics(X if X_clean is None else X_clean)
+        target = X if X_clean is None else X_clean
+        self._fit_statistics(target)
         fraction_search = self._searches_bottleneck()
+        validate = fraction_search or self.early_stopping
+        if fraction_search:
+            width = self._largest_bottleneck(n_features)
+        else:
+            width = int(self.n_components)
+            self._check_bottleneck(width, n_features)
+        # The start is learnt from the rows the network trains on, never
+        # from the held-out ones.
+        train_rows = (
+            split_rows(X.shape[0], self.validation_fraction, self._seed)[0]
+            if validate
+            else None
+        )
+        components = self._principal_components(target, train_rows, width)
         if fraction_search:
             n_components, net, stopping = self._search_n_components(
-                X, X_clean, device
+                X, X_clean, device, components
             )
-            validate = True
         else:
-            n_components = int(self.n_components)
-            self._check_bottleneck(n_components, n_features)
-            validate = self.early_stopping
+            n_components = width
             module = self._new_module(
-                n_components, self._training_dtype(X), FitGenerators(self._seed)
+                n_components,
+                self._training_dtype(X),
+                FitGenerators(self._seed),
+                components,
             )
             net, stopping = self._train(
                 module,
@@ -528,8 +553,14 @@ class BaseAutoEncoder(
         """Float32 weights under bfloat16 autocast, which skips float64."""
         return np.float32 if self.precision == "bfloat16" else X.dtype
 
-    def _new_module(self, n_components, dtype, generators):
-        """Build the network on ``n_components``, initialised from ``generators``."""
+    def _new_module(self, n_components, dtype, generators, components=None):
+        """Build the network on ``n_components``, initialised from ``generators``.
+
+        Given ``components`` (from :meth:`_principal_components`), a network
+        that can (see ``MLPAutoEncoder.start_from_subspace``) starts as the
+        linear autoencoder on the first ``n_components`` directions: its
+        codes are PCA's scores (on the network's scale).
+        """
         n_features = self._data_mean.shape[0]
         torch_dtype = (
             dtype
@@ -543,6 +574,9 @@ class BaseAutoEncoder(
             return self._build_module(n_features, n_components)
 
         inner = build_module(generators, build).to(torch_dtype)
+        start = getattr(inner, "start_from_subspace", None)
+        if components is not None and n_components and start is not None:
+            start(components[:n_components])
         with use_generators(generators):  # a dropout in the probe draws too
             self._validate_module(inner, n_features, n_components, torch_dtype)
         mean, scale = self._standardization(n_components)
@@ -648,7 +682,9 @@ class BaseAutoEncoder(
             criterion=self._criterion(),
             # alpha is an L2 penalty on the weights, not the biases (as MLP's).
             optimizer__weight_decay=self.alpha,
-            optimizer__param_groups=[("*bias*", {"weight_decay": 0.0})],
+            optimizer__param_groups=[("*bias*", {"weight_decay": 0.0})]
+            if self.alpha
+            else [],
             callbacks=training_callbacks(
                 self, validate=validate, total=total, best=best
             ),
@@ -660,7 +696,7 @@ class BaseAutoEncoder(
         )
         return net.initialize()
 
-    def _search_n_components(self, X, X_clean, device):
+    def _search_n_components(self, X, X_clean, device, components):
         """Smallest bottleneck whose held-out R² reaches ``n_components``.
 
         R² is ``1 - SSE / SST`` on a held-out ``validation_fraction`` of the
@@ -676,7 +712,7 @@ class BaseAutoEncoder(
         def r2(k):
             if k not in trained:
                 module = self._new_module(
-                    k, self._training_dtype(X), FitGenerators(self._seed)
+                    k, self._training_dtype(X), FitGenerators(self._seed), components
                 )
                 trained[k] = self._train(
                     module,
@@ -895,19 +931,3 @@ def _same(value, other):
         return bool(value == other)
     except Exception:  # e.g. arrays compare elementwise
         return value is other
-
-
-def _column_mean_var(X, budget=2**18):
-    """Per-column mean and variance in float64, without a float64 copy of X."""
-    n_samples = X.shape[0]
-    block = max(1, budget // max(1, X.shape[1]))  # cache-sized temporaries
-    if sp.issparse(X):
-        from sklearn.utils.sparsefuncs import mean_variance_axis
-
-        mean, var = mean_variance_axis(X.astype(np.float64), axis=0)
-        return mean, var
-    mean = X.mean(axis=0, dtype=np.float64)
-    squares = np.zeros(X.shape[1])
-    for start in range(0, n_samples, block):
-        squares += np.sum((X[start : start + block] - mean) ** 2, axis=0)
-    return mean, squares / max(1, n_samples)

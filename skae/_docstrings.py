@@ -74,14 +74,14 @@ batch_size : int or "auto", default="auto"
 max_iter : int, default=200
     Maximum number of epochs.
 
-tol : float, default=1e-4
+tol : float, default=7e-4
     Minimum improvement of the monitored score that resets the patience
     counter. The score is unit-free, whatever the data's scale and number
     of features: the held-out R² with ``early_stopping``, otherwise the
     training R², ``1 - training loss / the data's total variance``
     (recorded as ``train_score`` in ``net_.history``).
 
-n_iter_no_change : int, default=10
+n_iter_no_change : int, default=5
     Epochs without an improvement of at least ``tol`` after which training
     stops as converged.
 

@@ -6,6 +6,7 @@ whole-tensor batches: per-row Dataset indexing and collation cost
 more than the model itself on small networks.
 """
 
+import copy
 import math
 import warnings
 
@@ -257,9 +258,7 @@ class AutoEncoderNet(NeuralNet):
         # batches (skorch's PassthroughScoring averages by batch size).
         error = torch.sum((step["y_pred"][0].float() - yi.float()) ** 2).item()
         total = self.valid_total if self.valid_total > 0 else 1.0
-        self.history.record_batch(
-            "valid_score", 1.0 - error / (len(Xi) * total)
-        )
+        self.history.record_batch("valid_score", 1.0 - error / (len(Xi) * total))
         return step
 
 
@@ -267,15 +266,16 @@ def adopt_optimizer_state(optimizer, previous):
     """Give ``optimizer`` the state of ``previous``, keeping its own settings.
 
     ``partial_fit`` continues Adam's moments (or SGD's momentum) while the
-    learning rate and weight decay come from the current parameters.
+    learning rate and weight decay come from the current parameters. The
+    state is matched by parameter, not by position, because the parameter
+    groups change with ``alpha`` (no bias group without weight decay).
+    ``previous`` is left untouched: the state tensors are copied.
     """
-    settings = [
-        {k: v for k, v in group.items() if k != "params"}
-        for group in optimizer.param_groups
-    ]
-    optimizer.load_state_dict(previous.state_dict())
-    for group, own in zip(optimizer.param_groups, settings, strict=True):
-        group.update(own)
+    for parameter, state in previous.state.items():
+        optimizer.state[parameter] = {
+            key: value.clone() if torch.is_tensor(value) else copy.deepcopy(value)
+            for key, value in state.items()
+        }
 
 
 def batch_rows(n_rows, n_cols, budget=2**24):

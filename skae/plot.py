@@ -861,4 +861,3 @@ def _pca_scores(estimator, X, sizes):
         error = np.sum((pca.inverse_transform(pca.transform(held_out)) - held_out) ** 2)
         r2.append(1 - error / total if total > 0 else 1.0)
     return usable, r2
-

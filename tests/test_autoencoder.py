@@ -1,17 +1,27 @@
 """AutoEncoderTransformer: quality against its baselines, and scikit-learn tooling."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
+from sklearn import datasets
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA, KernelPCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, cross_val_score, cross_validate
+from sklearn.model_selection import (
+    GridSearchCV,
+    cross_val_score,
+    cross_validate,
+    train_test_split,
+)
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
+import skae._autoencoder
 from skae import AutoEncoderTransformer
 
 
@@ -82,11 +92,15 @@ def test_three_dimensional_manifold_in_forty_dimensions():
     )
     X = np.tanh(hidden @ (rng.normal(size=(16, 40)) / 2)).astype(np.float32)
     X_train, X_test = X[:2400], X[2400:]
-    ae = AutoEncoderTransformer(n_components=3, random_state=0).fit(X_train)
     pca = PCA(3).fit(X_train)
-    ae_mse = mse(ae.reconstruct(X_test), X_test)
     pca_mse = mse(pca.inverse_transform(pca.transform(X_test)), X_test)
-    assert ae_mse <= 0.1 * pca_mse
+    # The default stopping rule ends while the error still falls slowly
+    # (measured 0.15 of PCA's); a tighter tol trains on to 0.07.
+    ae = AutoEncoderTransformer(n_components=3, random_state=0).fit(X_train)
+    assert mse(ae.reconstruct(X_test), X_test) <= 0.2 * pca_mse
+    ae.set_params(tol=1e-4)
+    ae.fit(X_train)
+    assert mse(ae.reconstruct(X_test), X_test) <= 0.1 * pca_mse
 
 
 class ThreadRecorder(Callback):
@@ -197,3 +211,54 @@ def test_fractional_search_keeps_the_r2_of_every_size_tried():
     assert ae.best_validation_score_ == scores[ae.n_components_]
     fixed = AutoEncoderTransformer(max_iter=2, device="cpu").fit(X)
     assert fixed.bottleneck_scores_ is None
+
+
+# --------------------------------------------------- a drop-in for PCA
+SMALL_DATA_SETS = [
+    ("iris", 1),
+    ("iris", 2),
+    ("wine", 2),
+    ("wine", 4),
+    ("breast_cancer", 2),
+    ("diabetes", 4),
+]
+
+
+@pytest.mark.parametrize("scaling", ["raw", "standardized"])
+@pytest.mark.parametrize("name, k", SMALL_DATA_SETS)
+def test_defaults_are_never_worse_than_pca_and_converge(name, k, scaling):
+    # 0.1's defaults ended up to 0.5 below PCA here (iris) and ran out of
+    # epochs on most of them.
+    X = getattr(datasets, f"load_{name}")().data
+    X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)
+    if scaling == "standardized":
+        scaler = StandardScaler().fit(X_train)
+        X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    total = np.sum((X_test - X_train.mean(axis=0)) ** 2)
+    pca = PCA(k).fit(X_train)
+    pca_r2 = (
+        1 - np.sum((pca.inverse_transform(pca.transform(X_test)) - X_test) ** 2) / total
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        ae = AutoEncoderTransformer(n_components=k, random_state=0).fit(X_train)
+    ae_r2 = 1 - np.sum((ae.reconstruct(X_test) - X_test) ** 2) / total
+    assert ae.n_iter_ < ae.max_iter
+    assert ae_r2 >= pca_r2 - 0.01
+
+
+def test_the_pca_start_is_learnt_from_the_training_rows_only(monkeypatch):
+    seen = []
+    learn = skae._autoencoder.principal_directions
+    monkeypatch.setattr(
+        skae._autoencoder,
+        "principal_directions",
+        lambda X, k: seen.append(X.shape[0]) or learn(X, k),
+    )
+    X = np.random.default_rng(0).normal(size=(100, 6))
+    AutoEncoderTransformer(2, max_iter=2, random_state=0).fit(X)
+    AutoEncoderTransformer(
+        2, max_iter=2, early_stopping=True, validation_fraction=0.2, random_state=0
+    ).fit(X)
+    AutoEncoderTransformer(0.5, max_iter=2, random_state=0).fit(X)
+    assert seen == [100, 80, 90]

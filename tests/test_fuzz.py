@@ -238,12 +238,12 @@ def test_every_method_on_fuzzed_input(data, estimator):
 @given(data=st.data(), estimator=estimators())
 def test_inverse_transform_of_fuzzed_codes(data, estimator):
     # The plain autoencoder refuses a code wider than its input.
-    narrowest = estimator.n_components if type(estimator).__name__ == (
-        "AutoEncoderTransformer"
-    ) else 1
-    X = np.random.default_rng(0).normal(
-        size=(8, data.draw(st.integers(narrowest, 5)))
+    narrowest = (
+        estimator.n_components
+        if type(estimator).__name__ == ("AutoEncoderTransformer")
+        else 1
     )
+    X = np.random.default_rng(0).normal(size=(8, data.draw(st.integers(narrowest, 5))))
     estimator.fit(X.astype(data.draw(st.sampled_from([np.float32, np.float64]))))
     width = data.draw(
         st.sampled_from([estimator.n_components_, estimator.n_components_ + 1])

@@ -471,3 +471,52 @@ def test_relu_code_is_nonnegative_with_exact_zeros():
     codes = module.encode(torch.randn(50, 6))
     assert bool((codes >= 0).all()) and bool((codes == 0).any())
     assert_close(module.encoder(torch.ones(2, 6)), module.encode(torch.ones(2, 6)))
+
+
+# ------------------------------------------------------------ PCA start
+def _centred_low_rank(n_samples=300, n_features=10, seed=0):
+    rng = torch.Generator().manual_seed(seed)
+    X = torch.randn(n_samples, 4, generator=rng) @ torch.randn(
+        4, n_features, generator=rng
+    )
+    return X - X.mean(dim=0)
+
+
+@pytest.mark.parametrize(
+    "activation", ["relu", "leaky_relu", "gelu", "silu", "identity"]
+)
+@pytest.mark.parametrize("hidden_layer_sizes", [(), (8,), (16, 8)])
+def test_start_from_subspace_is_pcas_projection(activation, hidden_layer_sizes):
+    X = _centred_low_rank()
+    components = torch.linalg.svd(X, full_matrices=False).Vh[:3]
+    module = MLPAutoEncoder(10, 3, hidden_layer_sizes, activation=activation)
+    assert module.start_from_subspace(components)
+    with torch.no_grad():
+        assert_close(module.encode(X), X @ components.T, atol=1e-4, rtol=1e-4)
+        assert_close(module(X), X @ components.T @ components, atol=1e-4, rtol=1e-4)
+    # The other hidden units get gradients from the first step.
+    loss = torch.sum((module(X) - X) ** 2)
+    loss.backward()
+    code = [m for m in module.encoder if isinstance(m, nn.Linear)][-1]
+    if hidden_layer_sizes:
+        assert code.weight.grad[:, 6:].abs().sum() > 0
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(hidden_layer_sizes=(5,)),  # narrower than 2 * n_components
+        dict(activation="tanh"),  # no linear odd part
+        dict(activation="elu"),
+        dict(output_activation="sigmoid"),
+        dict(tied_weights=True),
+    ],
+)
+def test_start_from_subspace_refuses_and_changes_nothing(kwargs):
+    X = _centred_low_rank()
+    components = torch.linalg.svd(X, full_matrices=False).Vh[:3]
+    module = MLPAutoEncoder(10, 3, **{"hidden_layer_sizes": (8,), **kwargs})
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    assert not module.start_from_subspace(components)
+    for key, value in module.state_dict().items():
+        assert torch.equal(value, before[key])

@@ -50,7 +50,9 @@ def test_warm_start_reads_every_training_parameter_afresh():
     assert (stopping.tol, stopping.patience) == (0.5, 2)
     decay = {g["weight_decay"] for g in net.optimizer_.param_groups}
     assert decay == {0.0, 0.1}  # biases are not decayed
-    ae.set_params(optimizer="sgd")
+    # SGD's steps grow with the activations: at 0.05 it diverges on this
+    # data from PCA's start (an error saying so); 0.01 converges.
+    ae.set_params(optimizer="sgd", learning_rate_init=0.01)
     ae.fit(X)
     assert isinstance(ae.net_.optimizer_, torch.optim.SGD)
 
@@ -65,6 +67,27 @@ def test_partial_fit_keeps_the_optimizer_state_with_the_new_learning_rate():
     state = ae.net_.optimizer_.state_dict()
     assert state["state"][0]["step"] > steps  # Adam's moments continued
     assert state["param_groups"][0]["lr"] == 0.02
+
+
+@pytest.mark.parametrize("alphas", [(0.0, 0.1), (0.1, 0.0)])
+def test_partial_fit_keeps_the_optimizer_state_when_alpha_changes(alphas):
+    # Without weight decay the biases need no group of their own, so the
+    # optimizer's groups change with alpha; every moment must follow.
+    X = make_data()
+    ae = fast(alpha=alphas[0])
+    ae.partial_fit(X)
+    before = ae.net_.optimizer_
+    moments = {id(p): before.state[p]["exp_avg"].clone() for p in before.state}
+    ae.set_params(alpha=alphas[1])
+    ae.partial_fit(X)
+    after = ae.net_.optimizer_
+    decay = {g["weight_decay"] for g in after.param_groups}
+    assert decay == ({0.0, 0.1} if alphas[1] else {0.0})
+    parameters = [p for g in after.param_groups for p in g["params"]]
+    assert {id(p) for p in parameters} == set(moments)
+    for p in parameters:
+        assert float(after.state[p]["step"]) == 2.0  # one step per partial_fit
+        assert not torch.equal(after.state[p]["exp_avg"], moments[id(p)])
 
 
 @pytest.mark.parametrize(
@@ -273,9 +296,7 @@ def test_bce_checks_the_clean_targets_not_the_noisy_inputs():
     rng = np.random.default_rng(0)
     clean = rng.random((60, 6))
     noisy = clean + rng.normal(scale=0.3, size=clean.shape)  # outside [0, 1]
-    params = dict(
-        loss="bce", output_activation="sigmoid", max_iter=2, device="cpu"
-    )
+    params = dict(loss="bce", output_activation="sigmoid", max_iter=2, device="cpu")
     DenoisingAE(**params).fit(noisy, X_clean=clean)
     with pytest.raises(ValueError, match=r"requires data in \[0, 1\]"):
         DenoisingAE(**params).fit(clean, X_clean=noisy)

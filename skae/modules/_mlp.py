@@ -1,5 +1,6 @@
 """Fully connected autoencoder."""
 
+import torch
 from torch import nn
 
 from ._layers import TiedLinear, _EncoderDecoder, hidden_dropout, make_activation
@@ -119,6 +120,73 @@ class MLPAutoEncoder(_EncoderDecoder):
         first = self.decoder[0]
         return [(first, "weight")] if isinstance(first, nn.Linear) else []
 
+    def start_from_subspace(self, components):
+        """Start as the linear autoencoder that projects on ``components``.
+
+        With ``u = components @ x``, every hidden layer gives its first
+        ``2 k`` units to ``+u`` and ``-u``. For the activations whose odd
+        part is linear, ``f(u) - f(-u) = c u`` (relu, leaky_relu, gelu,
+        silu, identity), so the pair carries ``u`` through each layer
+        exactly; the code is ``u`` and the decoder maps it back with
+        ``components.T``. The other hidden units keep their random weights
+        but start with no path to the code or the output (their outgoing
+        weights are zero); gradients reach them from the first step. Given
+        principal directions of centred data, the network starts where PCA
+        ends and training moves on from there.
+
+        Parameters
+        ----------
+        components : torch.Tensor of shape (n_components, n_features)
+            Orthonormal rows spanning the subspace, e.g. ``PCA.components_``.
+
+        Returns
+        -------
+        bool
+            Whether the network was set: False, and nothing changed, when a
+            hidden layer is narrower than ``2 * n_components``, the
+            activation's odd part is not linear, the output activation is
+            not the identity or the decoder is tied.
+        """
+        encoder = [m for m in self.encoder if isinstance(m, nn.Linear)]
+        decoder = [m for m in self.decoder if isinstance(m, nn.Linear)]
+        k = encoder[-1].out_features
+        hidden = [layer.out_features for layer in encoder[:-1]]
+        slope = 1.0
+        if hidden:
+            activation = next(
+                m for m in self.encoder if not isinstance(m, (nn.Linear, nn.Dropout))
+            )
+            slope = _odd_part_slope(activation)
+        if (
+            slope is None
+            or min(hidden, default=2 * k) < 2 * k
+            or components.shape[0] != k
+            or len(decoder) != len(encoder)
+            or not isinstance(self.decoder[-1], nn.Identity)
+        ):
+            return False
+        weight = encoder[0].weight
+        P = torch.as_tensor(components).to(weight.device, weight.dtype)
+        eye = torch.eye(k, dtype=weight.dtype, device=weight.device)
+        pair = torch.cat([eye, -eye])  # u -> (+u, -u)
+        unpair = torch.cat([eye, -eye], dim=1) / slope  # (f(u), f(-u)) -> u
+        with torch.no_grad():
+            # (layers, what the first layer reads, what the last one writes)
+            for layers, first, last in ((encoder, P, eye), (decoder, eye, P.T)):
+                if len(layers) == 1:
+                    layers[0].weight.copy_(last @ first)
+                    layers[0].bias.zero_()
+                    continue
+                _set_rows(layers[0], pair @ first)
+                for layer in layers[1:-1]:
+                    rows = torch.zeros_like(layer.weight[: 2 * k])
+                    rows[:, : 2 * k] = pair @ unpair
+                    _set_rows(layer, rows)
+                layers[-1].weight.zero_()
+                layers[-1].weight[:, : 2 * k] = last @ unpair
+                layers[-1].bias.zero_()
+        return True
+
     @property
     def code(self):
         """The final linear layer of the encoder, which produces the code."""
@@ -141,3 +209,20 @@ class MLPAutoEncoder(_EncoderDecoder):
         for layer in self.encoder[:-1]:
             x = layer(x)
         return x
+
+
+def _set_rows(layer, rows):
+    """Overwrite the first rows of a linear layer, with zero biases."""
+    layer.weight[: rows.shape[0]] = rows
+    layer.bias[: rows.shape[0]] = 0
+
+
+def _odd_part_slope(activation):
+    """Return c with ``f(u) - f(-u) = c u`` for every u, or None."""
+    u = torch.tensor([-3.0, -0.5, 0.25, 2.0, 7.0], dtype=torch.float64)
+    with torch.no_grad():
+        odd = activation(u) - activation(-u)
+    slope = float(odd[-1] / u[-1])
+    if slope > 0 and torch.allclose(odd, slope * u, rtol=1e-6, atol=0.0):
+        return slope
+    return None

@@ -1,0 +1,71 @@
+"""Statistics of the training rows, the same for sparse and dense input.
+
+Every statistic is summed over row blocks densified in float64, so a CSR
+matrix and the equal dense array give bitwise-equal numbers (training from a
+PCA start would amplify the last-bit differences of two summation orders),
+and X is never copied whole.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def row_blocks(X, budget=2**18):
+    """Yield consecutive row blocks of X as float64 arrays of ~budget entries."""
+    n_samples, n_features = X.shape
+    block = max(1, budget // max(1, n_features))
+    for start in range(0, n_samples, block):
+        rows = X[start : start + block]
+        rows = rows.toarray() if sp.issparse(rows) else rows
+        yield np.asarray(rows, dtype=np.float64)
+
+
+def _column_sums(X, budget):
+    sums = np.zeros(X.shape[1])
+    for rows in row_blocks(X, budget):
+        sums += rows.sum(axis=0)
+    return sums
+
+
+def column_mean_var(X, budget=2**18):
+    """Per-column mean and (biased) variance of X's rows, in float64."""
+    n_samples = max(1, X.shape[0])
+    mean = _column_sums(X, budget) / n_samples
+    squares = np.zeros(X.shape[1])
+    for rows in row_blocks(X, budget):
+        squares += np.sum((rows - mean) ** 2, axis=0)
+    return mean, squares / n_samples
+
+
+def principal_directions(X, n_components, budget=2**20):
+    """Top principal directions of X's rows.
+
+    The covariance matrix is summed over row blocks of the centred data
+    (sparse blocks densified), then diagonalised, so sparse and dense rows
+    give the same numbers and X is never copied whole. Signs are fixed so
+    that the largest entry of each direction is positive.
+
+    Parameters
+    ----------
+    X : ndarray or CSR matrix of shape (n_samples, n_features)
+        At least one row.
+    n_components : int
+        Directions wanted; at most ``n_features`` are returned.
+
+    Returns
+    -------
+    ndarray of shape (k, n_features)
+        Orthonormal rows, by decreasing variance (``PCA.components_`` up to
+        signs).
+    """
+    n_samples, n_features = X.shape
+    mean = _column_sums(X, budget) / n_samples
+    covariance = np.zeros((n_features, n_features))
+    for rows in row_blocks(X, budget):
+        rows = rows - mean
+        covariance += rows.T @ rows
+    _, vectors = np.linalg.eigh(covariance)
+    k = min(n_components, n_features)
+    directions = vectors[:, ::-1][:, :k].T
+    signs = np.sign(directions[np.arange(k), np.abs(directions).argmax(axis=1)])
+    return directions * signs[:, None]
