@@ -79,7 +79,7 @@ pca_search.fit(X, y)
 # point. Accuracy rises with the code size and the search picks the largest
 # one; the curve shows how much accuracy a smaller, cheaper code would cost.
 # With two numbers per digit the autoencoder's codes are clearly better than
-# PCA's (about 0.66 against 0.58): a nonlinear map keeps more of the class
+# PCA's (about 0.69 against 0.58): a nonlinear map keeps more of the class
 # structure in a tiny bottleneck. From four numbers on, the two curves lie
 # within each other's spread: for a classifier on these easy digits, a linear
 # code of that size already keeps what matters.
