@@ -10,13 +10,18 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def row_blocks(X, budget=2**18, dtype=np.float64):
-    """Yield consecutive row blocks of X as arrays of ~budget entries."""
+def _dense_blocks(X, budget):
+    """Yield consecutive row blocks of X, dense (views of a dense X)."""
     n_samples, n_features = X.shape
     block = max(1, budget // max(1, n_features))
     for start in range(0, n_samples, block):
         rows = X[start : start + block]
-        rows = rows.toarray() if sp.issparse(rows) else rows
+        yield rows.toarray() if sp.issparse(rows) else rows
+
+
+def row_blocks(X, budget=2**18, dtype=np.float64):
+    """Yield consecutive row blocks of X as arrays of ~budget entries."""
+    for rows in _dense_blocks(X, budget):
         yield np.asarray(rows, dtype=dtype)
 
 
@@ -28,13 +33,24 @@ def _column_sums(X, budget):
 
 
 def column_mean_var(X, budget=2**18):
-    """Per-column mean and (biased) variance of X's rows, in float64."""
-    n_samples = max(1, X.shape[0])
-    mean = _column_sums(X, budget) / n_samples
-    squares = np.zeros(X.shape[1])
-    for rows in row_blocks(X, budget):
-        squares += np.sum((rows - mean) ** 2, axis=0)
-    return mean, squares / n_samples
+    """Per-column mean and (biased) variance of X's rows, in float64.
+
+    One pass: sums and sums of squares of the rows shifted by the first
+    row, which keeps the difference of the two terms accurate for data far
+    from zero (a shift near the data removes the cancellation).
+    """
+    n_samples, n_features = X.shape
+    if n_samples == 0:
+        return np.zeros(n_features), np.zeros(n_features)
+    shift = next(row_blocks(X[:1], budget))[0].copy()
+    sums = np.zeros(n_features)
+    squares = np.zeros(n_features)
+    for rows in _dense_blocks(X, budget):
+        rows = np.subtract(rows, shift, dtype=np.float64)  # a new array
+        sums += rows.sum(axis=0)
+        squares += np.einsum("ij,ij->j", rows, rows)
+    mean = sums / n_samples
+    return mean + shift, np.maximum(squares / n_samples - mean**2, 0.0)
 
 
 def principal_directions(X, n_components, budget=2**20):
