@@ -97,7 +97,9 @@ validation_fraction : float, default=0.1
 precision : {"float32", "bfloat16"}, default="float32"
     Arithmetic of training. "bfloat16" trains under :func:`torch.autocast`
     (mixed precision) with float32 master weights; outputs still follow
-    the input dtype.
+    the input dtype. It pays for large dense layers on hardware with
+    bfloat16 units, not for small networks; see the user guide's
+    "Mixed precision" section for speed and accuracy.
 
 shuffle : bool, default=True
     Shuffle the rows at every epoch.

@@ -5,13 +5,13 @@ from numbers import Real
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OutlierMixin, _fit_context, clone
-from sklearn.utils import check_random_state, get_tags
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from ._autoencoder import AutoEncoderTransformer
 from ._repr import DocLinkMixin
-from ._training import restore_on_failure
+from ._training import new_seed, restore_on_failure, seed_clone
 from ._validation import check_fitted_input
 
 # A normal distribution's standard deviation is 1.4826 times its median
@@ -174,11 +174,8 @@ class AutoEncoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
                 )
             else:
                 autoencoder = clone(self.autoencoder)
-            params = autoencoder.get_params(deep=False)
-            if self.random_state is not None and params.get("random_state", 0) is None:
-                seed = check_random_state(self.random_state).randint(2**31 - 1)
-                autoencoder.set_params(random_state=seed)
-            autoencoder.fit(X, None)
+            seed = None if self.random_state is None else new_seed(self.random_state)
+            seed_clone(autoencoder, seed).fit(X, None)
             self.autoencoder_ = autoencoder
             self.offset_ = self._threshold(autoencoder.score_samples(X))
         return self

@@ -89,6 +89,19 @@ def new_seed(random_state):
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
 
 
+def seed_clone(estimator, seed):
+    """Give a cloned inner estimator ``seed`` when its own random_state is None.
+
+    An outer estimator seeded by the user seeds the estimators it clones,
+    so that its own results are reproducible; an inner seed the user set
+    is kept. ``seed=None`` (the outer estimator unseeded) changes nothing.
+    """
+    params = estimator.get_params(deep=False)
+    if seed is not None and params.get("random_state", 0) is None:
+        estimator.set_params(random_state=seed)
+    return estimator
+
+
 @contextlib.contextmanager
 def restore_on_failure(estimator):
     """Restore the estimator's attributes if the call raises."""

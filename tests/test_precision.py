@@ -7,12 +7,14 @@ import torch
 from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import load_digits
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from skorch.callbacks import Callback
 
 import skae
 from skae import (
     AutoEncoderTransformer,
     ContractiveAE,
     DenoisingAE,
+    EncoderClassifier,
     SparseAE,
     VariationalAE,
 )
@@ -20,6 +22,7 @@ from skae._inference import map_row_blocks
 from skae._precision import autocast_context, fused_optimizer_options
 
 from ._digits import digits_split, mse
+from .test_common import EXPECTED_FAILED_CHECKS
 
 FAST = dict(hidden_layer_sizes=(16,), max_iter=5, random_state=0, device="cpu")
 
@@ -214,7 +217,87 @@ def test_precision_is_saved_and_loaded(tmp_path):
 
 
 @parametrize_with_checks(
-    [AutoEncoderTransformer(precision="bfloat16", max_iter=5, hidden_layer_sizes=(8,))]
+    [
+        AutoEncoderTransformer(
+            precision="bfloat16", max_iter=5, hidden_layer_sizes=(8,)
+        ),
+        EncoderClassifier(
+            AutoEncoderTransformer(**{**FAST, "hidden_layer_sizes": (8,)}),
+            precision="bfloat16",
+            learning_rate_init=0.01,
+            max_iter=10,
+            random_state=0,
+            device="cpu",
+        ),
+    ],
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
+        type(est).__name__, {}
+    ),
 )
 def test_sklearn_compatible_in_bfloat16(estimator, check):
     check(estimator)
+
+
+# ------------------------------------------------------ EncoderClassifier
+class DtypeRecorder(Callback):
+    """Record the dtype of every linear layer's output, training or not."""
+
+    def on_train_begin(self, net, **kwargs):
+        for module in net.module_.modules():
+            if isinstance(module, torch.nn.Linear):
+                module.register_forward_hook(self._record)
+
+    def _record(self, module, inputs, output):
+        RECORDED.add((torch.is_grad_enabled(), output.dtype))
+
+
+RECORDED = set()
+
+
+def labelled_digits(dtype=np.float64):
+    X, y = load_digits(return_X_y=True)
+    return (X[:400] / 16).astype(dtype), y[:400]
+
+
+def classifier(**params):
+    return EncoderClassifier(
+        AutoEncoderTransformer(**FAST),
+        max_iter=5,
+        random_state=0,
+        device="cpu",
+        **params,
+    )
+
+
+def test_classifier_trains_and_validates_in_bfloat16():
+    X, y = labelled_digits()
+    RECORDED.clear()
+    classifier(
+        precision="bfloat16", early_stopping=True, callbacks=[DtypeRecorder()]
+    ).fit(X, y)
+    assert RECORDED == {(True, torch.bfloat16), (False, torch.bfloat16)}
+    RECORDED.clear()
+    classifier(early_stopping=True, callbacks=[DtypeRecorder()]).fit(X, y)
+    assert RECORDED == {(True, torch.float64), (False, torch.float64)}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_classifier_in_bfloat16_is_reproducible_and_keeps_the_dtype(dtype):
+    X, y = labelled_digits(dtype)
+    first = classifier(precision="bfloat16").fit(X, y)
+    second = classifier(precision="bfloat16").fit(X, y)
+    proba = first.predict_proba(X)
+    assert proba.dtype == dtype
+    assert_array_equal(proba, second.predict_proba(X))
+    assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-2)
+    assert next(first.module_.parameters()).dtype == torch.float32
+
+
+def test_classifier_precision_is_saved_and_loaded(tmp_path):
+    X, y = labelled_digits()
+    clf = classifier(precision="bfloat16").fit(X, y)
+    path = tmp_path / "classifier.skae"
+    skae.save(clf, path)
+    loaded = skae.load(path)
+    assert loaded.precision == "bfloat16"
+    assert_array_equal(loaded.predict_proba(X), clf.predict_proba(X))
