@@ -2,6 +2,7 @@
 
 import warnings
 
+import numpy as np
 import torch
 
 from ._base import BaseAutoEncoder
@@ -107,13 +108,15 @@ class AutoEncoderTransformer(BaseAutoEncoder):
             or self.loss == "bce"
         ):
             return None
-        X = X if rows is None else X[rows]
-        if X.shape[1] > _LARGEST_COVARIANCE or X.shape[0] < 2:
+        if X.shape[1] > _LARGEST_COVARIANCE:
             return None  # d³ and d² memory: beyond it, start at random
-        # Evenly spaced rows are plenty for a start and bound its cost at
-        # about one cheap epoch's (n d² for the covariance).
-        stride = -(-X.shape[0] // _START_ROWS)
-        return torch.as_tensor(principal_directions(X[::stride], n_components))
+        # Evenly spaced training rows are plenty for a start and bound its
+        # cost at about one cheap epoch's (n d² for the covariance).
+        rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
+        rows = rows[:: -(-len(rows) // _START_ROWS)]
+        if len(rows) < 2:
+            return None
+        return torch.as_tensor(principal_directions(X[rows], n_components))
 
     def _largest_bottleneck(self, n_features):
         return max(1, n_features - 1)

@@ -79,7 +79,11 @@ tol : float, default=7e-4
     counter. The score is unit-free, whatever the data's scale and number
     of features: the held-out R² with ``early_stopping``, otherwise the
     training R², ``1 - training loss / the data's total variance``
-    (recorded as ``train_score`` in ``net_.history``).
+    (recorded as ``train_score`` in ``net_.history``). The default ends a
+    fit once the R² has gained less than 0.0007 in each of
+    ``n_iter_no_change + 1`` epochs; a network that
+    starts at PCA's solution on data PCA already explains stops within a
+    few epochs. Lower it to train longer.
 
 n_iter_no_change : int, default=5
     Epochs without an improvement of at least ``tol`` after which training

@@ -268,14 +268,32 @@ def adopt_optimizer_state(optimizer, previous):
     ``partial_fit`` continues Adam's moments (or SGD's momentum) while the
     learning rate and weight decay come from the current parameters. The
     state is matched by parameter, not by position, because the parameter
-    groups change with ``alpha`` (no bias group without weight decay).
-    ``previous`` is left untouched: the state tensors are copied.
+    groups change with ``alpha`` (no bias group without weight decay). Each
+    tensor is copied to its parameter's device and dtype, as
+    ``load_state_dict`` would place it, so ``previous`` is never written to
+    (it is the roll-back point of a failed call).
     """
+    groups = {id(p): group for group in optimizer.param_groups for p in group["params"]}
     for parameter, state in previous.state.items():
-        optimizer.state[parameter] = {
-            key: value.clone() if torch.is_tensor(value) else copy.deepcopy(value)
-            for key, value in state.items()
-        }
+        group = groups.get(id(parameter))
+        if group is None:
+            continue
+        on_device = group.get("fused") or group.get("capturable")
+        moved = {}
+        for key, value in state.items():
+            if not torch.is_tensor(value):
+                moved[key] = copy.deepcopy(value)
+            elif key == "step":  # a host scalar unless fused (torch's rule)
+                moved[key] = (
+                    value.to(parameter.device, torch.float32, copy=True)
+                    if on_device
+                    else value.to("cpu", copy=True)
+                )
+            elif value.is_floating_point():
+                moved[key] = value.to(parameter.device, parameter.dtype, copy=True)
+            else:
+                moved[key] = value.to(parameter.device, copy=True)
+        optimizer.state[parameter] = moved
 
 
 def batch_rows(n_rows, n_cols, budget=2**24):

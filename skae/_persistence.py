@@ -657,18 +657,31 @@ class _Reader:
         for entry in _list(optimizer["state"], what):
             index, values = _list(entry, what)
             state[index] = self.value(values, what)
-        net.optimizer_.load_state_dict(
-            {
-                "state": state,
-                "param_groups": self.value(optimizer["param_groups"], what),
-            }
-        )
+        groups = self.value(optimizer["param_groups"], what)
+        if isinstance(groups, list) and len(groups) != len(net.optimizer_.param_groups):
+            # Written before 0.2 gave the biases a group of their own only
+            # under weight decay: rebuild the optimizer with that layout.
+            # (set as an attribute: skorch's set_params treats optimizer__
+            # arguments as virtual and would not regroup.)
+            vars(net)["optimizer__param_groups"] = _LEGACY_BIAS_GROUP
+            net.initialize_optimizer()
+        try:
+            net.optimizer_.load_state_dict({"state": state, "param_groups": groups})
+        except (ValueError, KeyError, TypeError, IndexError) as error:
+            raise ValueError(
+                f"Not a valid skae model file: the optimizer state in {what} does "
+                f"not fit the {type(estimator).__name__} that its parameters "
+                f"describe ({error})."
+            ) from None
         history = _list(record["history"], what)
         if not all(isinstance(epoch, dict) for epoch in history):
             raise ValueError(f"Not a valid skae model file: bad history in {what}.")
         net.history = History([{**epoch, "batches": []} for epoch in history])
         net.module_.eval()
         estimator.net_ = net
+
+
+_LEGACY_BIAS_GROUP = [("*bias*", {"weight_decay": 0.0})]
 
 
 def _default_device(estimator):

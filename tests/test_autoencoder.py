@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from numpy.testing import assert_array_equal
 from sklearn import datasets
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_digits
@@ -22,7 +23,8 @@ from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
 import skae._autoencoder
-from skae import AutoEncoderTransformer
+from skae import AutoEncoderTransformer, EncoderClassifier
+from skae._training import split_rows
 
 
 def mse(a, b):
@@ -253,12 +255,39 @@ def test_the_pca_start_is_learnt_from_the_training_rows_only(monkeypatch):
     monkeypatch.setattr(
         skae._autoencoder,
         "principal_directions",
-        lambda X, k: seen.append(X.shape[0]) or learn(X, k),
+        lambda X, k: seen.append(X.copy()) or learn(X, k),
     )
     X = np.random.default_rng(0).normal(size=(100, 6))
-    AutoEncoderTransformer(2, max_iter=2, random_state=0).fit(X)
-    AutoEncoderTransformer(
-        2, max_iter=2, early_stopping=True, validation_fraction=0.2, random_state=0
-    ).fit(X)
-    AutoEncoderTransformer(0.5, max_iter=2, random_state=0).fit(X)
-    assert seen == [100, 80, 90]
+    estimators = [
+        AutoEncoderTransformer(2, max_iter=2, random_state=0),
+        AutoEncoderTransformer(
+            2, max_iter=2, early_stopping=True, validation_fraction=0.2, random_state=0
+        ),
+        AutoEncoderTransformer(0.5, max_iter=2, random_state=0),
+    ]
+    for estimator in estimators:
+        estimator.fit(X)
+    assert_array_equal(seen[0], X)
+    for estimator, rows in zip(estimators[1:], seen[1:], strict=True):
+        train, _ = split_rows(100, estimator.validation_fraction, estimator._seed)
+        assert_array_equal(rows, X[train])
+
+
+class StartComputed(Exception):
+    """Raised by a stand-in for principal_directions."""
+
+
+def refuse_a_pca_start(X, n_components):
+    raise StartComputed
+
+
+def test_the_classifier_pretrains_from_a_random_start(monkeypatch):
+    monkeypatch.setattr(skae._autoencoder, "principal_directions", refuse_a_pca_start)
+    X, y = load_digits(return_X_y=True)
+    clf = EncoderClassifier(
+        AutoEncoderTransformer(8, max_iter=2, random_state=0), max_iter=2
+    ).fit(X[:200] / 16, y[:200])  # would raise StartComputed
+    # Only that fit: the fitted autoencoder refits from PCA's start.
+    assert not hasattr(clf.autoencoder_, "_random_start")
+    with pytest.raises(StartComputed):
+        clf.autoencoder_.fit(X[:200] / 16)

@@ -19,6 +19,7 @@ from skorch.callbacks import LRScheduler
 
 import skae
 from skae import AutoEncoderTransformer, DenoisingAE, VariationalAE
+from skae._net import adopt_optimizer_state
 from skae._persistence import MAGIC, load, save
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -165,6 +166,25 @@ def test_partial_fit_after_load_continues_exactly(estimator):
     assert_array_equal(loaded.transform(X), original.transform(X))
     assert loaded.n_iter_ == original.n_iter_ == estimator.n_iter_ + 1
     assert loaded.loss_curve_ == original.loss_curve_
+
+
+def test_a_file_with_the_bias_group_of_earlier_versions_loads_and_continues():
+    # Before 0.2's single optimizer group (alpha=0), the biases always had a
+    # group of their own; such files must load and continue training.
+    X, _ = make_data()
+    ae = fast_autoencoder().fit(X)
+    current = ae.net_.optimizer_
+    vars(ae.net_)["optimizer__param_groups"] = [("*bias*", {"weight_decay": 0.0})]
+    ae.net_.initialize_optimizer()
+    adopt_optimizer_state(ae.net_.optimizer_, current)
+    assert len(ae.net_.optimizer_.param_groups) == 2
+    original = pickle.loads(pickle.dumps(ae))
+    loaded = round_trip(ae)
+    assert len(loaded.net_.optimizer_.param_groups) == 2
+    X_more, _ = make_data(seed=1)
+    original.partial_fit(X_more)
+    loaded.partial_fit(X_more)
+    assert_array_equal(loaded.transform(X), original.transform(X))
 
 
 def test_variational_samples_survive():

@@ -69,6 +69,23 @@ def test_partial_fit_keeps_the_optimizer_state_with_the_new_learning_rate():
     assert state["param_groups"][0]["lr"] == 0.02
 
 
+def test_partial_fit_never_writes_to_the_previous_optimizer():
+    # The previous net is the roll-back point of a failed call: its Adam
+    # moments must not be the tensors the next call updates in place.
+    X = make_data()
+    ae = fast()
+    ae.partial_fit(X)
+    previous = ae.net_.optimizer_
+    before = {
+        id(p): {k: v.clone() for k, v in previous.state[p].items()}
+        for p in previous.state
+    }
+    ae.partial_fit(X)
+    for p in previous.state:
+        for key, value in previous.state[p].items():
+            assert torch.equal(value, before[id(p)][key])
+
+
 @pytest.mark.parametrize("alphas", [(0.0, 0.1), (0.1, 0.0)])
 def test_partial_fit_keeps_the_optimizer_state_when_alpha_changes(alphas):
     # Without weight decay the biases need no group of their own, so the
