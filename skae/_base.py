@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._inference import map_row_blocks
 from ._net import (
+    BIAS_WITHOUT_DECAY,
     ArrayDataset,
     AutoEncoderNet,
     PerSampleLoss,
@@ -682,9 +683,7 @@ class BaseAutoEncoder(
             criterion=self._criterion(),
             # alpha is an L2 penalty on the weights, not the biases (as MLP's).
             optimizer__weight_decay=self.alpha,
-            optimizer__param_groups=[("*bias*", {"weight_decay": 0.0})]
-            if self.alpha
-            else [],
+            optimizer__param_groups=[BIAS_WITHOUT_DECAY] if self.alpha else [],
             callbacks=training_callbacks(
                 self, validate=validate, total=total, best=best
             ),

@@ -22,7 +22,7 @@ from skorch.dataset import unpack_data
 from ._autoencoder import AutoEncoderTransformer
 from ._base import BaseAutoEncoder
 from ._inference import map_row_blocks
-from ._net import ArrayDataset, FiniteLoss, as_tensor
+from ._net import BIAS_WITHOUT_DECAY, ArrayDataset, FiniteLoss, as_tensor
 from ._precision import autocast_context
 from ._repr import DocLinkMixin
 from ._training import (
@@ -508,7 +508,7 @@ class EncoderClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
             # (``anchor_weight``), not towards zero; biases are not decayed.
             optimizer__param_groups=[
                 ("encoder.*", {"weight_decay": 0.0}),
-                ("*bias*", {"weight_decay": 0.0}),
+                BIAS_WITHOUT_DECAY,
             ],
             anchor_weight=self.alpha,
             precision=self.precision,

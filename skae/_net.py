@@ -262,38 +262,38 @@ class AutoEncoderNet(NeuralNet):
         return step
 
 
+# skorch's param_groups entry that exempts the biases from weight decay
+# (alpha is an L2 penalty on the weights only, as MLP's).
+BIAS_WITHOUT_DECAY = ("*bias*", {"weight_decay": 0.0})
+
+
 def adopt_optimizer_state(optimizer, previous):
     """Give ``optimizer`` the state of ``previous``, keeping its own settings.
 
     ``partial_fit`` continues Adam's moments (or SGD's momentum) while the
     learning rate and weight decay come from the current parameters. The
     state is matched by parameter, not by position, because the parameter
-    groups change with ``alpha`` (no bias group without weight decay). Each
-    tensor is copied to its parameter's device and dtype, as
-    ``load_state_dict`` would place it, so ``previous`` is never written to
-    (it is the roll-back point of a failed call).
+    groups change with ``alpha`` (no bias group without weight decay), and
+    cloned first: ``load_state_dict`` places each tensor on its parameter's
+    device and dtype but keeps the very tensor when they already match, and
+    ``previous`` is the roll-back point of a failed call.
     """
-    groups = {id(p): group for group in optimizer.param_groups for p in group["params"]}
-    for parameter, state in previous.state.items():
-        group = groups.get(id(parameter))
-        if group is None:
-            continue
-        on_device = group.get("fused") or group.get("capturable")
-        moved = {}
-        for key, value in state.items():
-            if not torch.is_tensor(value):
-                moved[key] = copy.deepcopy(value)
-            elif key == "step":  # a host scalar unless fused (torch's rule)
-                moved[key] = (
-                    value.to(parameter.device, torch.float32, copy=True)
-                    if on_device
-                    else value.to("cpu", copy=True)
-                )
-            elif value.is_floating_point():
-                moved[key] = value.to(parameter.device, parameter.dtype, copy=True)
-            else:
-                moved[key] = value.to(parameter.device, copy=True)
-        optimizer.state[parameter] = moved
+    position = {
+        id(p): i
+        for i, p in enumerate(
+            p for group in optimizer.param_groups for p in group["params"]
+        )
+    }
+    state = optimizer.state_dict()  # the current settings, no state yet
+    state["state"] = {
+        position[id(parameter)]: {
+            key: value.clone() if torch.is_tensor(value) else copy.deepcopy(value)
+            for key, value in values.items()
+        }
+        for parameter, values in previous.state.items()
+        if id(parameter) in position
+    }
+    optimizer.load_state_dict(state)
 
 
 def batch_rows(n_rows, n_cols, budget=2**24):

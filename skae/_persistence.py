@@ -42,6 +42,7 @@ from skorch import NeuralNet
 from skorch.history import History
 
 from ._base import resolve_device
+from ._net import BIAS_WITHOUT_DECAY
 
 MAGIC = b"\x89SKAE\r\n\x1a\n"
 FORMAT_VERSION = 1
@@ -663,7 +664,7 @@ class _Reader:
             # under weight decay: rebuild the optimizer with that layout.
             # (set as an attribute: skorch's set_params treats optimizer__
             # arguments as virtual and would not regroup.)
-            vars(net)["optimizer__param_groups"] = _LEGACY_BIAS_GROUP
+            vars(net)["optimizer__param_groups"] = [BIAS_WITHOUT_DECAY]
             net.initialize_optimizer()
         try:
             net.optimizer_.load_state_dict({"state": state, "param_groups": groups})
@@ -679,9 +680,6 @@ class _Reader:
         net.history = History([{**epoch, "batches": []} for epoch in history])
         net.module_.eval()
         estimator.net_ = net
-
-
-_LEGACY_BIAS_GROUP = [("*bias*", {"weight_decay": 0.0})]
 
 
 def _default_device(estimator):
