@@ -146,6 +146,19 @@ class MLPAutoEncoder(_EncoderDecoder):
             hidden layer is narrower than ``2 * n_components``, the
             activation's odd part is not linear, the output activation is
             not the identity or the decoder is tied.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skae.modules import MLPAutoEncoder
+        >>> X = torch.randn(100, 2) @ torch.randn(2, 6)
+        >>> X = X - X.mean(dim=0)
+        >>> components = torch.linalg.svd(X, full_matrices=False).Vh[:2]
+        >>> module = MLPAutoEncoder(6, 2, hidden_layer_sizes=(8,))
+        >>> module.start_from_subspace(components)
+        True
+        >>> bool(torch.allclose(module(X), X, atol=1e-4))  # rank 2: PCA is exact
+        True
         """
         encoder = [m for m in self.encoder if isinstance(m, nn.Linear)]
         decoder = [m for m in self.decoder if isinstance(m, nn.Linear)]
