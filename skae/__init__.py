@@ -9,8 +9,7 @@ from ._outlier import AutoEncoderOutlierDetector
 from ._persistence import load, save
 from ._sparse import SparseAE
 from ._variational import VariationalAE
-
-__version__ = "0.2.0.dev0"
+from ._version import __version__
 
 __all__ = [
     "AutoEncoderOutlierDetector",

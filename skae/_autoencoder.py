@@ -8,7 +8,7 @@ import torch
 from ._base import BaseAutoEncoder
 from ._docstrings import substitute
 from ._statistics import principal_directions
-from ._training import caller_stacklevel
+from ._warnings import caller_stacklevel
 
 # Widest data whose covariance matrix is formed for the PCA start (about
 # 0.1 s of eigh at 2048 features on two cores).

@@ -18,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from ._devices import resolve_device, to_device
 from ._inference import map_row_blocks
 from ._net import (
     BIAS_WITHOUT_DECAY,
@@ -29,21 +30,17 @@ from ._net import (
     autoencode,
 )
 from ._repr import DocLinkMixin
+from ._seeding import build_module, new_seed
 from ._statistics import column_mean_var
+from ._stopping import copy_weights, training_callbacks
 from ._training import (
     OPTIMIZERS,
-    build_module,
     check_widths,
-    copy_weights,
     net_arguments,
-    new_seed,
     record_training,
-    resolve_device,
     restore_on_failure,
     run_epochs,
     split_rows,
-    to_device,
-    training_callbacks,
 )
 from ._validation import check_fitted_input, numeric_input
 from .modules import (

@@ -21,25 +21,23 @@ from skorch.dataset import unpack_data
 
 from ._autoencoder import AutoEncoderTransformer
 from ._base import BaseAutoEncoder
+from ._devices import resolve_device, to_device
 from ._inference import map_row_blocks
 from ._net import BIAS_WITHOUT_DECAY, ArrayDataset, FiniteLoss, as_tensor
 from ._precision import autocast_context
 from ._repr import DocLinkMixin
+from ._seeding import build_module, seed_clone
+from ._stopping import training_callbacks
 from ._training import (
-    build_module,
-    caller_stacklevel,
     check_widths,
     net_arguments,
     record_training,
-    resolve_device,
     restore_on_failure,
     run_epochs,
-    seed_clone,
     split_rows,
-    to_device,
-    training_callbacks,
 )
 from ._validation import check_fitted_input
+from ._warnings import caller_stacklevel
 from .modules._random import FitGenerators
 
 # The linear probe trains only a new head on standardised codes; it runs at

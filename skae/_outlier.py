@@ -11,7 +11,8 @@ from sklearn.utils.validation import validate_data
 
 from ._autoencoder import AutoEncoderTransformer
 from ._repr import DocLinkMixin
-from ._training import new_seed, restore_on_failure, seed_clone
+from ._seeding import new_seed, seed_clone
+from ._training import restore_on_failure
 from ._validation import check_fitted_input
 
 # A normal distribution's standard deviation is 1.4826 times its median

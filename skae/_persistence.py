@@ -41,7 +41,7 @@ from sklearn.base import BaseEstimator
 from skorch import NeuralNet
 from skorch.history import History
 
-from ._base import resolve_device
+from ._devices import resolve_device
 from ._net import BIAS_WITHOUT_DECAY
 
 MAGIC = b"\x89SKAE\r\n\x1a\n"

@@ -1,5 +1,7 @@
 """The "?" link of skae's estimators in scikit-learn's HTML repr."""
 
+from ._version import __version__
+
 # The API reference pages, as docs/api.rst generates them (autosummary's
 # gen_modules/ folder), under the documentation of the installed release.
 DOCS_URL = "https://skae.readthedocs.io/en/{version}/"
@@ -22,7 +24,5 @@ class DocLinkMixin:
     _doc_link_template = DOCS_URL + _API_PAGE
 
     def _doc_link_url_param_generator(self):
-        from . import __version__
-
         version = "latest" if "dev" in __version__ else __version__
         return {"version": version, "estimator_name": type(self).__name__}
