@@ -271,6 +271,17 @@ class BaseAutoEncoder(
                 f"decode(z) methods; got {type(module).__name__}."
             )
         value = torch.zeros(2, n_features, dtype=dtype)
+        # The probe runs in eval mode: dropout on a meta-device probe (a
+        # model file's shape check) cannot draw.
+        training = module.training
+        module.eval()
+        try:
+            self._probe(module, value, n_features, n_components)
+        finally:
+            module.train(training)
+
+    @staticmethod
+    def _probe(module, value, n_features, n_components):
         for name, width in (("encode(x)", n_components), ("decode(z)", n_features)):
             try:
                 with torch.no_grad():
