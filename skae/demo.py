@@ -21,6 +21,7 @@ few epochs only, a smoke test that runs in seconds.
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -90,6 +91,83 @@ def _timed_fit(estimator, X):
     return time.perf_counter() - start
 
 
+@contextlib.contextmanager
+def _torch_threads(n_threads):
+    """Run the block with ``n_threads`` torch threads (None: unchanged)."""
+    previous = torch.get_num_threads()
+    if n_threads is not None:
+        torch.set_num_threads(n_threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _fit_quietly(ae, X):
+    """Fit and time ``ae``, its ConvergenceWarning noted rather than shown.
+
+    Other warnings are shown as usual. Returns the fit time in seconds and
+    whether the fit converged (raised no ConvergenceWarning).
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        fit_s = _timed_fit(ae, X)
+    for warning in caught:
+        if not issubclass(warning.category, ConvergenceWarning):
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    return fit_s, converged
+
+
+def _fit_pair(k, max_iter, X_train, bar):
+    """Fit PCA, then the autoencoder, with ``k`` components; one bar step each.
+
+    Returns the row entries of the fits: ``pca_fit_s``, ``ae_fit_s``,
+    ``ae_epochs``, ``ae_converged``, ``pca`` and ``ae``.
+    """
+    bar.set_description(f"Fitting PCA (k={k})")
+    pca = PCA(n_components=k)
+    pca_fit_s = _timed_fit(pca, X_train)
+    bar.update()
+
+    bar.set_description(f"Training autoencoder (k={k}, up to {max_iter} epochs)")
+    ae = AutoEncoderTransformer(n_components=k, max_iter=max_iter, random_state=0)
+    ae_fit_s, converged = _fit_quietly(ae, X_train)
+    bar.update()
+    return {
+        "pca_fit_s": pca_fit_s,
+        "ae_fit_s": ae_fit_s,
+        "ae_epochs": ae.n_iter_,
+        "ae_converged": converged,
+        "pca": pca,
+        "ae": ae,
+    }
+
+
+def _held_out_scores(pca, ae, data):
+    """Reconstruction errors and code accuracies of the fitted pair.
+
+    Returns the row entries ``pca_mse``, ``ae_mse``, ``ratio``,
+    ``pca_accuracy`` and ``ae_accuracy``; ``data`` is :func:`load_data`'s.
+    """
+    X_train, X_test, y_train, y_test = data
+    pca_mse = _mse(X_test, pca.inverse_transform(pca.transform(X_test)))
+    ae_mse = _mse(X_test, ae.reconstruct(X_test))
+    return {
+        "pca_mse": pca_mse,
+        "ae_mse": ae_mse,
+        "ratio": ae_mse / pca_mse,
+        "pca_accuracy": _code_accuracy(
+            pca.transform(X_train), y_train, pca.transform(X_test), y_test
+        ),
+        "ae_accuracy": _code_accuracy(
+            ae.transform(X_train), y_train, ae.transform(X_test), y_test
+        ),
+    }
+
+
 def run(k_values=K_VALUES, max_iter=MAX_ITER, *, n_threads=1):
     """Fit PCA and an autoencoder for each code size and compare them.
 
@@ -120,70 +198,16 @@ def run(k_values=K_VALUES, max_iter=MAX_ITER, *, n_threads=1):
         ConvergenceWarning is not shown) and the fitted estimators ``pca``
         and ``ae``.
     """
-    X_train, X_test, y_train, y_test = load_data()
-    previous_threads = torch.get_num_threads()
-    if n_threads is not None:
-        torch.set_num_threads(n_threads)
+    data = load_data()
     rows = []
-    try:
-        with tqdm(total=2 * len(k_values), unit="fit", file=sys.stderr) as bar:
-            for k in k_values:
-                bar.set_description(f"Fitting PCA (k={k})")
-                pca = PCA(n_components=k)
-                pca_fit_s = _timed_fit(pca, X_train)
-                bar.update()
-
-                bar.set_description(
-                    f"Training autoencoder (k={k}, up to {max_iter} epochs)"
-                )
-                ae = AutoEncoderTransformer(
-                    n_components=k, max_iter=max_iter, random_state=0
-                )
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always", ConvergenceWarning)
-                    ae_fit_s = _timed_fit(ae, X_train)
-                for warning in caught:
-                    if not issubclass(warning.category, ConvergenceWarning):
-                        warnings.warn_explicit(
-                            warning.message,
-                            warning.category,
-                            warning.filename,
-                            warning.lineno,
-                        )
-                bar.update()
-
-                pca_mse = _mse(X_test, pca.inverse_transform(pca.transform(X_test)))
-                ae_mse = _mse(X_test, ae.reconstruct(X_test))
-                rows.append(
-                    {
-                        "k": k,
-                        "pca_mse": pca_mse,
-                        "ae_mse": ae_mse,
-                        "ratio": ae_mse / pca_mse,
-                        "pca_accuracy": _code_accuracy(
-                            pca.transform(X_train),
-                            y_train,
-                            pca.transform(X_test),
-                            y_test,
-                        ),
-                        "ae_accuracy": _code_accuracy(
-                            ae.transform(X_train),
-                            y_train,
-                            ae.transform(X_test),
-                            y_test,
-                        ),
-                        "pca_fit_s": pca_fit_s,
-                        "ae_fit_s": ae_fit_s,
-                        "ae_epochs": ae.n_iter_,
-                        "ae_converged": not any(
-                            issubclass(w.category, ConvergenceWarning) for w in caught
-                        ),
-                        "pca": pca,
-                        "ae": ae,
-                    }
-                )
-    finally:
-        torch.set_num_threads(previous_threads)
+    with (
+        _torch_threads(n_threads),
+        tqdm(total=2 * len(k_values), unit="fit", file=sys.stderr) as bar,
+    ):
+        for k in k_values:
+            fits = _fit_pair(k, max_iter, data[0], bar)
+            scores = _held_out_scores(fits["pca"], fits["ae"], data)
+            rows.append({"k": k, **scores, **fits})
     return rows
 
 

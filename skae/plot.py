@@ -246,6 +246,77 @@ def _as_images(rows, image_shape):
     return images
 
 
+def _checked_reconstructions(originals, reconstructions, image_shape):
+    """Check the arrays and the image shape; return them as floats and a tuple."""
+    originals = np.asarray(originals, dtype=float)
+    reconstructions = np.asarray(reconstructions, dtype=float)
+    if originals.ndim != 2 or originals.shape != reconstructions.shape:
+        raise ValueError(
+            "originals and reconstructions must be 2-D arrays of the same "
+            f"shape; got {originals.shape} and {reconstructions.shape}."
+        )
+    n_features = originals.shape[1]
+    image_shape = tuple(image_shape)
+    if int(np.prod(image_shape)) != n_features or len(image_shape) not in (2, 3):
+        raise ValueError(
+            f"image_shape={image_shape} does not fit rows of {n_features} "
+            "features; give (height, width) or (channels, height, width) "
+            "whose product is the number of features."
+        )
+    return originals, reconstructions, image_shape
+
+
+def _reconstruction_axes(plt, ax, n_images):
+    """Return the figure and the (2, n_images) grid of Axes to draw on.
+
+    ``ax`` is None (a new figure), a single subplot (divided into the grid
+    and hidden) or an array of Axes of the grid's shape.
+    """
+    grid = (2, n_images)
+    if ax is None:
+        return plt.subplots(
+            *grid,
+            figsize=(1.2 * n_images, 2.6),
+            squeeze=False,
+            layout="constrained",
+        )
+    if isinstance(ax, plt.Axes):
+        fig = ax.figure
+        spec = ax.get_subplotspec()
+        if spec is None:
+            raise ValueError(
+                "A single ax must be a subplot (from plt.subplots or "
+                "fig.add_subplot) to be divided into the grid."
+            )
+        cells = spec.subgridspec(*grid, wspace=0.05, hspace=0.05)
+        ax.set_axis_off()
+        axes = np.array(
+            [[fig.add_subplot(cells[i, j]) for j in range(n_images)] for i in range(2)]
+        )
+        return fig, axes
+    axes = np.asarray(ax, dtype=object)
+    if axes.shape != grid:
+        raise ValueError(
+            f"ax must have shape {grid} (originals over reconstructions), "
+            f"got {axes.shape}."
+        )
+    return axes[0, 0].figure, axes
+
+
+def _show_images(row_axes, rows, image_shape, kwargs):
+    """Draw each row as an image on its Axes, without ticks; return the images."""
+    pictures = _as_images(rows, image_shape)
+    if pictures.ndim == 4:  # colour: imshow takes no colour map, needs [0, 1]
+        low, high = kwargs["vmin"], kwargs["vmax"]
+        pictures = np.clip((pictures - low) / ((high - low) or 1.0), 0, 1)
+    images = []
+    for picture, ax in zip(pictures, row_axes, strict=True):
+        images.append(ax.imshow(picture, **kwargs))
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return images
+
+
 class ReconstructionDisplay:
     """Grid of images over their reconstructions.
 
@@ -330,53 +401,10 @@ class ReconstructionDisplay:
             Object that stores the computed values and the drawn artists.
         """
         plt = _pyplot("ReconstructionDisplay.plot")
-        originals = np.asarray(self.originals, dtype=float)
-        reconstructions = np.asarray(self.reconstructions, dtype=float)
-        if originals.ndim != 2 or originals.shape != reconstructions.shape:
-            raise ValueError(
-                "originals and reconstructions must be 2-D arrays of the same "
-                f"shape; got {originals.shape} and {reconstructions.shape}."
-            )
-        n_images, n_features = originals.shape
-        image_shape = tuple(self.image_shape)
-        if int(np.prod(image_shape)) != n_features or len(image_shape) not in (2, 3):
-            raise ValueError(
-                f"image_shape={image_shape} does not fit rows of {n_features} "
-                "features; give (height, width) or (channels, height, width) "
-                "whose product is the number of features."
-            )
-        grid = (2, n_images)
-        if ax is None:
-            fig, axes = plt.subplots(
-                *grid,
-                figsize=(1.2 * n_images, 2.6),
-                squeeze=False,
-                layout="constrained",
-            )
-        elif isinstance(ax, plt.Axes):
-            fig = ax.figure
-            spec = ax.get_subplotspec()
-            if spec is None:
-                raise ValueError(
-                    "A single ax must be a subplot (from plt.subplots or "
-                    "fig.add_subplot) to be divided into the grid."
-                )
-            cells = spec.subgridspec(*grid, wspace=0.05, hspace=0.05)
-            ax.set_axis_off()
-            axes = np.array(
-                [
-                    [fig.add_subplot(cells[i, j]) for j in range(n_images)]
-                    for i in range(2)
-                ]
-            )
-        else:
-            axes = np.asarray(ax, dtype=object)
-            if axes.shape != grid:
-                raise ValueError(
-                    f"ax must have shape {grid} (originals over reconstructions), "
-                    f"got {axes.shape}."
-                )
-            fig = axes[0, 0].figure
+        originals, reconstructions, image_shape = _checked_reconstructions(
+            self.originals, self.reconstructions, self.image_shape
+        )
+        fig, axes = _reconstruction_axes(plt, ax, n_images=originals.shape[0])
         kwargs = {
             "cmap": "gray_r",
             "vmin": originals.min(),
@@ -384,16 +412,9 @@ class ReconstructionDisplay:
             "interpolation": "nearest",
             **(imshow_kwargs or {}),
         }
-        images = np.empty(grid, dtype=object)
+        images = np.empty(axes.shape, dtype=object)
         for i, rows in enumerate((originals, reconstructions)):
-            pictures = _as_images(rows, image_shape)
-            if pictures.ndim == 4:  # colour: imshow takes no colour map, needs [0, 1]
-                low, high = kwargs["vmin"], kwargs["vmax"]
-                pictures = np.clip((pictures - low) / ((high - low) or 1.0), 0, 1)
-            for j in range(n_images):
-                images[i, j] = axes[i, j].imshow(pictures[j], **kwargs)
-                axes[i, j].set_xticks([])
-                axes[i, j].set_yticks([])
+            images[i] = _show_images(axes[i], rows, image_shape, kwargs)
         axes[0, 0].set_ylabel("original")
         axes[1, 0].set_ylabel("reconstruction")
         if self.estimator_name is not None:
@@ -568,41 +589,7 @@ class LatentScatterDisplay:
         if self.labels is None:
             self.scatter_ = ax.scatter(codes[:, 0], codes[:, 1], **kwargs)
         else:
-            labels = np.asarray(self.labels)
-            if labels.shape != (codes.shape[0],):
-                raise ValueError(
-                    f"labels must have shape ({codes.shape[0]},), one per code; "
-                    f"got {labels.shape}."
-                )
-            classes, index = np.unique(labels, return_inverse=True)
-            continuous = labels.dtype.kind in "fiu" and len(classes) > self._max_classes
-            if continuous:
-                self.scatter_ = ax.scatter(
-                    codes[:, 0],
-                    codes[:, 1],
-                    c=labels.astype(float),
-                    cmap=cmap or "viridis",
-                    **kwargs,
-                )
-                self.colorbar_ = ax.figure.colorbar(self.scatter_, ax=ax)
-            else:
-                colors = _class_colors(cmap, len(classes))
-                self.scatter_ = ax.scatter(
-                    codes[:, 0], codes[:, 1], c=colors[index], **kwargs
-                )
-                handles = [
-                    plt.Line2D([], [], linestyle="", marker="o", color=color)
-                    for color in colors
-                ]
-                self.legend_ = ax.legend(
-                    handles,
-                    [str(c) for c in classes],
-                    title="label",
-                    loc="upper left",
-                    bbox_to_anchor=(1.01, 1.0),
-                    borderaxespad=0.0,
-                    fontsize="small",
-                )
+            self._scatter_labels(plt, ax, codes, cmap, kwargs)
         ax.set_xlabel("Component 1")
         ax.set_ylabel("Component 2")
         title = [] if self.estimator_name is None else [self.estimator_name]
@@ -613,6 +600,41 @@ class LatentScatterDisplay:
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+    def _scatter_labels(self, plt, ax, codes, cmap, kwargs):
+        """Draw the codes coloured by label, with a colour bar or a legend."""
+        labels = np.asarray(self.labels)
+        if labels.shape != (codes.shape[0],):
+            raise ValueError(
+                f"labels must have shape ({codes.shape[0]},), one per code; "
+                f"got {labels.shape}."
+            )
+        classes, index = np.unique(labels, return_inverse=True)
+        if labels.dtype.kind in "fiu" and len(classes) > self._max_classes:
+            self.scatter_ = ax.scatter(
+                codes[:, 0],
+                codes[:, 1],
+                c=labels.astype(float),
+                cmap=cmap or "viridis",
+                **kwargs,
+            )
+            self.colorbar_ = ax.figure.colorbar(self.scatter_, ax=ax)
+            return
+        colors = _class_colors(cmap, len(classes))
+        self.scatter_ = ax.scatter(codes[:, 0], codes[:, 1], c=colors[index], **kwargs)
+        handles = [
+            plt.Line2D([], [], linestyle="", marker="o", color=color)
+            for color in colors
+        ]
+        self.legend_ = ax.legend(
+            handles,
+            [str(c) for c in classes],
+            title="label",
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            borderaxespad=0.0,
+            fontsize="small",
+        )
 
     @classmethod
     def from_estimator(
@@ -845,7 +867,7 @@ def _pca_scores(estimator, X, sizes):
     from sklearn.decomposition import PCA
     from sklearn.utils.validation import check_array
 
-    from ._training import split_rows
+    from ._data import split_rows
 
     X = check_array(X, dtype=np.float64)
     # The estimator's own split, from the seed its fit drew.
