@@ -167,7 +167,8 @@ def import_violations(source, module, is_package, known, filename):
             f"{filename} is in no layer: place it in LAYERS in tests/test_layout.py"
         ]
     messages = []
-    for line, target in skae_imports(source, module, is_package, known):
+    # One message per imported module and line, however many names it gives.
+    for line, target in dict.fromkeys(skae_imports(source, module, is_package, known)):
         where = f"{filename}:{line}"
         if target == "skae" and module != "skae":
             messages.append(
@@ -500,7 +501,7 @@ def test_a_higher_layer_import_is_reported():
 
 
 def test_the_root_and_unplaced_modules_are_reported():
-    source = "import skae\nfrom ._nowhere import x\n"
+    source = "import skae\nfrom ._nowhere import x, y\n"
     assert import_violations(source, "skae.plot", False, KNOWN, "skae/plot.py") == [
         "skae/plot.py:1 imports the package root skae; import the module that "
         "defines the name instead",
