@@ -9,10 +9,9 @@ generator of ``x``'s device outside a fit), with ``x``'s dtype and device;
 Nothing here imports scikit-learn or skorch.
 """
 
-import numbers
-
 import torch
 
+from ._callables import Fields, check_finite_nonnegative, check_probability
 from .modules._random import rand_like, randn_like
 
 __all__ = [
@@ -25,27 +24,7 @@ __all__ = [
 ]
 
 
-def _check_probability(value, name):
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not 0.0 <= value <= 1.0
-    ):
-        raise ValueError(f"{name} must be a probability in [0, 1]; got {value!r}.")
-    return float(value)
-
-
-class _Corruption:
-    """Shared repr for the corruption objects."""
-
-    _fields = ()
-
-    def __repr__(self):
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
-        return f"{type(self).__name__}({args})"
-
-
-class GaussianNoise(_Corruption):
+class GaussianNoise(Fields):
     r"""Additive isotropic Gaussian noise.
 
     .. math:: \tilde x = x + \sigma \varepsilon, \qquad
@@ -65,13 +44,7 @@ class GaussianNoise(_Corruption):
     _fields = ("std",)
 
     def __init__(self, std):
-        if (
-            not isinstance(std, numbers.Real)
-            or isinstance(std, bool)
-            or not 0.0 <= std < float("inf")
-        ):
-            raise ValueError(f"std must be a finite number >= 0; got {std!r}.")
-        self.std = float(std)
+        self.std = check_finite_nonnegative(std, "std")
 
     def __call__(self, x):
         """Return a noisy copy of ``x``.
@@ -89,7 +62,7 @@ class GaussianNoise(_Corruption):
         return x + self.std * randn_like(x)
 
 
-class UniformNoise(_Corruption):
+class UniformNoise(Fields):
     r"""Additive uniform noise of half-width ``width``.
 
     .. math:: \tilde x = x + \varepsilon, \qquad
@@ -113,13 +86,7 @@ class UniformNoise(_Corruption):
     _fields = ("width",)
 
     def __init__(self, width):
-        if (
-            not isinstance(width, numbers.Real)
-            or isinstance(width, bool)
-            or not 0.0 <= width < float("inf")
-        ):
-            raise ValueError(f"width must be a finite number >= 0; got {width!r}.")
-        self.width = float(width)
+        self.width = check_finite_nonnegative(width, "width")
 
     def __call__(self, x):
         """Return a noisy copy of ``x``.
@@ -138,7 +105,7 @@ class UniformNoise(_Corruption):
         return x + self.width * (2.0 * rand_like(x) - 1.0)
 
 
-class MaskingNoise(_Corruption):
+class MaskingNoise(Fields):
     r"""Masking noise: each entry is set to zero with probability ``p``.
 
     .. math:: \tilde x_{il} = m_{il}\, x_{il}, \qquad
@@ -158,7 +125,7 @@ class MaskingNoise(_Corruption):
     _fields = ("p",)
 
     def __init__(self, p):
-        self.p = _check_probability(p, "p")
+        self.p = check_probability(p, "p")
 
     def __call__(self, x):
         """Return a copy of ``x`` with entries zeroed at random.
@@ -177,7 +144,7 @@ class MaskingNoise(_Corruption):
         return torch.where(drop, torch.zeros((), dtype=x.dtype, device=x.device), x)
 
 
-class SaltAndPepperNoise(_Corruption):
+class SaltAndPepperNoise(Fields):
     r"""Salt-and-pepper noise: entries replaced by their column's min or max.
 
     Each entry is replaced with probability ``p``; a replaced entry takes its
@@ -210,7 +177,7 @@ class SaltAndPepperNoise(_Corruption):
     _fields = ("p", "low", "high")
 
     def __init__(self, p, low, high):
-        self.p = _check_probability(p, "p")
+        self.p = check_probability(p, "p")
         low = torch.as_tensor(low).detach().clone()
         high = torch.as_tensor(high).detach().clone()
         if low.ndim != 1 or high.shape != low.shape:

@@ -17,12 +17,12 @@ Nothing here imports scikit-learn or skorch.
 
 import contextlib
 import math
-import numbers
 import threading
 
 import torch
 from torch import nn
 
+from ._callables import Fields, check_finite_nonnegative, check_number
 from .modules._mlp import MLPAutoEncoder
 
 __all__ = [
@@ -389,25 +389,8 @@ def jacobian_frobenius_sq(encode, x, *, create_graph=None, method="auto"):
 # --------------------------------------------------------------------------
 
 
-def _check_weight(value, name):
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not value >= 0
-        or value == float("inf")
-    ):
-        raise ValueError(f"{name} must be a finite number >= 0; got {value!r}.")
-    return float(value)
-
-
-class _Penalty:
-    """Shared repr and equality for the penalty objects."""
-
-    _fields = ()
-
-    def __repr__(self):
-        args = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
-        return f"{type(self).__name__}({args})"
+class _Penalty(Fields):
+    """Shared repr, equality and hash for the penalty objects."""
 
     def __eq__(self, other):
         return type(self) is type(other) and all(
@@ -437,7 +420,7 @@ class L1SparsityPenalty(_Penalty):
     _fields = ("weight",)
 
     def __init__(self, weight):
-        self.weight = _check_weight(weight, "weight")
+        self.weight = check_finite_nonnegative(weight, "weight")
 
     def __call__(self, module, x, code):
         """Compute the penalty.
@@ -488,16 +471,13 @@ class KLSparsityPenalty(_Penalty):
     _fields = ("weight", "target")
 
     def __init__(self, weight, target):
-        self.weight = _check_weight(weight, "weight")
-        if (
-            not isinstance(target, numbers.Real)
-            or isinstance(target, bool)
-            or not 0.0 < target < 1.0
-        ):
-            raise ValueError(
-                f"target must be a number strictly between 0 and 1; got {target!r}."
-            )
-        self.target = float(target)
+        self.weight = check_finite_nonnegative(weight, "weight")
+        self.target = check_number(
+            target,
+            "target",
+            lambda t: 0.0 < t < 1.0,
+            "a number strictly between 0 and 1",
+        )
 
     def __call__(self, module, x, code):
         """Compute the penalty.
@@ -607,7 +587,7 @@ class ContractivePenalty(_Penalty):
     _fields = ("weight", "method")
 
     def __init__(self, weight, method="auto"):
-        self.weight = _check_weight(weight, "weight")
+        self.weight = check_finite_nonnegative(weight, "weight")
         if method not in _JACOBIAN_METHODS:
             raise ValueError(
                 f"Unknown method {method!r}; expected one of {list(_JACOBIAN_METHODS)}."
@@ -669,7 +649,7 @@ class GaussianKLPenalty(_Penalty):
     _fields = ("beta",)
 
     def __init__(self, beta):
-        self.beta = _check_weight(beta, "beta")
+        self.beta = check_finite_nonnegative(beta, "beta")
 
     def __call__(self, module, x, code):
         """Compute the penalty.
@@ -804,7 +784,7 @@ class NegativeELBO(_Penalty):
     _fields = ("beta", "likelihood")
 
     def __init__(self, beta, likelihood="gaussian"):
-        self.beta = _check_weight(beta, "beta")
+        self.beta = check_finite_nonnegative(beta, "beta")
         if likelihood not in LIKELIHOODS:
             raise ValueError(
                 f"Unknown likelihood {likelihood!r}; expected one of "

@@ -196,21 +196,60 @@ def test_sparsity_penalty_objects():
 
 
 @pytest.mark.parametrize(
-    "make",
+    "make, match",
     [
-        lambda: L1SparsityPenalty(-1.0),
-        lambda: L1SparsityPenalty(float("nan")),
-        lambda: L1SparsityPenalty("1"),
-        lambda: KLSparsityPenalty(1.0, 0.0),
-        lambda: KLSparsityPenalty(1.0, 1.5),
-        lambda: ContractivePenalty(float("inf")),
-        lambda: ContractivePenalty(1.0, method="magic"),
-        lambda: GaussianKLPenalty(-0.1),
+        (lambda: L1SparsityPenalty(-1.0), "weight must be a finite number >= 0"),
+        (lambda: L1SparsityPenalty(float("nan")), "weight must be a finite number"),
+        (lambda: L1SparsityPenalty("1"), r"weight must be .*; got '1'"),
+        (lambda: L1SparsityPenalty(True), "weight must be a finite number"),
+        (lambda: KLSparsityPenalty(1.0, 0.0), "target must be a number strictly"),
+        (lambda: KLSparsityPenalty(1.0, 1.5), r"between 0 and 1; got 1\.5"),
+        (lambda: ContractivePenalty(float("inf")), "weight must be a finite number"),
+        (lambda: ContractivePenalty(1.0, method="magic"), "Unknown method"),
+        (lambda: GaussianKLPenalty(-0.1), "beta must be a finite number >= 0"),
+        (lambda: _penalties.NegativeELBO(float("nan")), "beta must be a finite"),
     ],
 )
-def test_penalty_objects_validate(make):
-    with pytest.raises(ValueError):
+def test_penalty_objects_validate(make, match):
+    with pytest.raises(ValueError, match=match):
         make()
+
+
+@pytest.mark.parametrize(
+    "make, match",
+    [
+        (lambda: GaussianNoise(-0.1), r"std must be a finite number >= 0; got -0\.1"),
+        (lambda: GaussianNoise(float("inf")), "std must be a finite number"),
+        (lambda: UniformNoise(float("nan")), "width must be a finite number >= 0"),
+        (lambda: UniformNoise(False), "width must be a finite number"),
+        (lambda: MaskingNoise(1.5), r"p must be a probability in \[0, 1\]"),
+        (lambda: MaskingNoise("0.1"), "p must be a probability"),
+        (lambda: SaltAndPepperNoise(-0.1, [0.0], [1.0]), "p must be a probability"),
+    ],
+)
+def test_corruption_objects_validate(make, match):
+    with pytest.raises(ValueError, match=match):
+        make()
+
+
+@pytest.mark.parametrize(
+    "obj, text",
+    [
+        (GaussianNoise(0.25), "GaussianNoise(std=0.25)"),
+        (MaskingNoise(1), "MaskingNoise(p=1.0)"),
+        (KLSparsityPenalty(2, 0.05), "KLSparsityPenalty(weight=2.0, target=0.05)"),
+        (ContractivePenalty(0.5), "ContractivePenalty(weight=0.5, method='auto')"),
+    ],
+)
+def test_corruptions_and_penalties_repr_their_fields(obj, text):
+    assert repr(obj) == text
+
+
+def test_penalties_compare_and_hash_by_fields():
+    assert L1SparsityPenalty(1) == L1SparsityPenalty(1.0)
+    assert hash(L1SparsityPenalty(1)) == hash(L1SparsityPenalty(1.0))
+    assert L1SparsityPenalty(1.0) != GaussianKLPenalty(1.0)
+    assert KLSparsityPenalty(1.0, 0.1) != KLSparsityPenalty(1.0, 0.2)
 
 
 # --------------------------------------------------------------------------
