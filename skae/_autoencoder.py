@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import torch
+from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseAutoEncoder
 from ._docstrings import substitute
@@ -44,6 +45,16 @@ class AutoEncoderTransformer(BaseAutoEncoder):
     ----------
     %(n_components)s
 
+    init : {"auto", "pca", "random"}, default="auto"
+        Where the network starts. "pca": at PCA's solution on the training
+        rows (the first reconstruction is PCA's; see :ref:`pca_start`),
+        which needs the dense architecture with an identity output, a
+        loss other than "bce", hidden layers at least ``2 * n_components``
+        wide, an activation whose odd part is linear (relu, leaky_relu,
+        gelu, silu, identity) and at most 2048 features. "random": torch's
+        default initialisation. "auto": "pca" where the network can start
+        there, else "random".
+
     %(shared_parameters)s
 
     Attributes
@@ -74,6 +85,68 @@ class AutoEncoderTransformer(BaseAutoEncoder):
     (1797, 64)
     """
 
+    _parameter_constraints: dict = {
+        **BaseAutoEncoder._parameter_constraints,
+        "init": [StrOptions({"auto", "pca", "random"})],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        init="auto",
+        hidden_layer_sizes=(128,),
+        architecture="mlp",
+        input_shape=None,
+        activation="relu",
+        dropout=0.0,
+        output_activation="identity",
+        loss="mse",
+        alpha=0.0,
+        optimizer="adam",
+        learning_rate_init=1e-3,
+        batch_size="auto",
+        max_iter=200,
+        tol=7e-4,
+        n_iter_no_change=5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        precision="float32",
+        shuffle=True,
+        random_state=None,
+        device="auto",
+        verbose=0,
+        warm_start=False,
+        callbacks=None,
+    ):
+        super().__init__(
+            n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            architecture=architecture,
+            input_shape=input_shape,
+            activation=activation,
+            dropout=dropout,
+            output_activation=output_activation,
+            loss=loss,
+            alpha=alpha,
+            optimizer=optimizer,
+            learning_rate_init=learning_rate_init,
+            batch_size=batch_size,
+            max_iter=max_iter,
+            tol=tol,
+            n_iter_no_change=n_iter_no_change,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            precision=precision,
+            shuffle=shuffle,
+            random_state=random_state,
+            device=device,
+            verbose=verbose,
+            warm_start=warm_start,
+            callbacks=callbacks,
+        )
+        self.init = init
+
     def _check_bottleneck(self, n_components, n_features):
         # As PCA refuses more components than features. A code exactly as
         # wide as the input is allowed (scikit-learn's checks fit 2-feature
@@ -94,29 +167,47 @@ class AutoEncoderTransformer(BaseAutoEncoder):
                 stacklevel=caller_stacklevel(),
             )
 
-    def _principal_components(self, X, rows, n_components):
+    def _principal_components(self, data, n_components):
         # A dense network starts where PCA ends (start_from_subspace), so a
-        # short fit on a small data set is not worse than PCA. Other
-        # architectures, outputs that are not centred, and networks
-        # pretrained for EncoderClassifier (which sets _random_start: from
-        # PCA's start, fine-tuning stays near linear features) start at
-        # random.
-        if (
-            getattr(self, "_random_start", False)
-            or self.architecture != "mlp"
-            or self.output_activation != "identity"
-            or self.loss == "bce"
-        ):
+        # short fit on a small data set is not worse than PCA.
+        why_not = self._why_no_pca_start(data.n_features)
+        if why_not is not None:
+            if self.init == "pca":
+                raise ValueError(f'init="pca" cannot be used here: {why_not}.')
             return None
-        if X.shape[1] > _LARGEST_COVARIANCE:
-            return None  # d³ and d² memory: beyond it, start at random
+        X = data.targets
         # Evenly spaced training rows are plenty for a start and bound its
         # cost at about one cheap epoch's (n d² for the covariance).
+        rows = data.train_rows
         rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
         rows = rows[:: -(-len(rows) // _START_ROWS)]
         if len(rows) < 2:
             return None
         return torch.as_tensor(principal_directions(X[rows], n_components))
+
+    def _start_from(self, module, components):
+        started = super()._start_from(module, components)
+        if self.init == "pca" and not started:
+            raise ValueError(
+                'init="pca" cannot be used here: the network cannot carry '
+                "PCA's codes (a hidden layer narrower than 2 * n_components, "
+                "or an activation whose odd part is not linear, such as tanh, "
+                'elu or sigmoid). Use init="auto" or "random".'
+            )
+        return started
+
+    def _why_no_pca_start(self, n_features):
+        """Return why this network cannot start at PCA, or None if it can."""
+        if self.init == "random":
+            return "init='random'"
+        if self.architecture != "mlp":
+            return f"architecture={self.architecture!r} is not the dense 'mlp'"
+        if self.output_activation != "identity" or self.loss == "bce":
+            return "the output is not centred (a sigmoid output or the bce loss)"
+        if n_features > _LARGEST_COVARIANCE:
+            # d³ time and d² memory: beyond it, start at random
+            return f"{n_features} features is more than {_LARGEST_COVARIANCE}"
+        return None
 
     def _largest_bottleneck(self, n_features):
         return max(1, n_features - 1)

@@ -2,6 +2,7 @@
 
 import copy
 import functools
+import typing
 import warnings
 from numbers import Integral, Real
 
@@ -18,15 +19,15 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from ._devices import resolve_device, to_device
+from ._data import FitData, split_rows, validation_total
+from ._devices import resolve_device
 from ._inference import map_row_blocks
 from ._net import (
     BIAS_WITHOUT_DECAY,
-    ArrayDataset,
     AutoEncoderNet,
+    FixedNoise,
     PerSampleLoss,
     adopt_optimizer_state,
-    as_tensor,
     autoencode,
 )
 from ._repr import DocLinkMixin
@@ -40,9 +41,9 @@ from ._training import (
     record_training,
     restore_on_failure,
     run_epochs,
-    split_rows,
 )
 from ._validation import check_fitted_input, numeric_input
+from ._warnings import caller_stacklevel
 from .modules import (
     ACTIVATIONS,
     ConvAutoEncoder,
@@ -52,7 +53,7 @@ from .modules import (
     check_input_shape,
 )
 from .modules._layers import _Method
-from .modules._random import FitGenerators, use_generators
+from .modules._random import FitGenerators
 from .modules._scaled import MeanOnly, Standardize, Standardized, Unstandardize
 
 _LOSSES = {
@@ -180,6 +181,21 @@ class BaseAutoEncoder(
         self.callbacks = callbacks
 
     # ------------------------------------------------------------------ hooks
+    # What each estimator states as its own; the fit path below calls them.
+
+    #: Parameters that shape the network: a warm-started fit or partial_fit
+    #: refuses a change to one of them (a ValueError naming it); every other
+    #: parameter is read afresh at each call. Subclasses add their own.
+    _network_parameters = (
+        "n_components",
+        "hidden_layer_sizes",
+        "architecture",
+        "input_shape",
+        "activation",
+        "dropout",
+        "output_activation",
+    )
+
     def _build_module(self, n_features, n_components):
         """Return a new module with ``encode``/``decode`` for this estimator."""
         if callable(self.architecture):
@@ -213,12 +229,56 @@ class BaseAutoEncoder(
         """``penalty(module, x, code) -> scalar`` added to the loss, or None."""
         return None
 
-    def _corruption(self, X):
-        """``corrupt(x) -> noisy x`` applied to training batches, or None."""
+    def _corruption(self, data):
+        """``corrupt(x) -> noisy x`` for the training batches of ``data``, or None."""
         return None
 
     def _criterion(self):
         return PerSampleLoss(_LOSSES[self.loss])
+
+    def _validate_target(self, target, X):
+        """Validate a separate target for X (subclasses that take one)."""
+        raise TypeError(f"{type(self).__name__} takes no separate target.")
+
+    def _check_bottleneck(self, n_components, n_features):
+        """Refuse a bottleneck that this estimator cannot use."""
+
+    def _largest_bottleneck(self, n_features):
+        """Return the widest code the bottleneck search may try."""
+        return n_features
+
+    def _fit_statistics(self, X):
+        """Learn what a fresh fit learns once from its targets X.
+
+        The base learns the per-feature mean and one global scale (the root
+        mean variance of the features), which the network sees its data
+        through. Subclasses may learn more (call super()).
+        """
+        mean, var = column_mean_var(X)
+        scale = float(np.sqrt(np.mean(var))) if var.size else 1.0
+        self._data_mean = mean
+        self._data_scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+        self._data_variance = float(np.sum(var))
+
+    def _principal_components(self, data, n_components):
+        """Return the directions new networks start from, or None.
+
+        ``data`` is the fit's :class:`~skae._data.FitData`; the result is a
+        tensor of the first ``n_components`` principal directions of its
+        training targets. The base starts every network at random.
+        """
+        return None
+
+    def _start_from(self, module, components):
+        """Start ``module`` at the ``components`` subspace where it can.
+
+        Returns whether it did; ``components`` may hold more directions
+        than the module's code is wide.
+        """
+        start = getattr(module, "start_from_subspace", None)
+        if components is None or start is None:
+            return False
+        return bool(start(components[: _code_width(module, components)]))
 
     # --------------------------------------------------------------- checks
     def _hidden_layer_sizes(self):
@@ -270,51 +330,46 @@ class BaseAutoEncoder(
                 "architecture must return a torch.nn.Module with encode(x) and "
                 f"decode(z) methods; got {type(module).__name__}."
             )
-        value = torch.zeros(2, n_features, dtype=dtype)
-        # The probe runs in eval mode: dropout on a meta-device probe (a
-        # model file's shape check) cannot draw.
+        # The probe runs in eval mode: dropout cannot draw on a meta-device
+        # probe (a model file's shape check) and takes nothing from the fit's
+        # generators.
         training = module.training
         module.eval()
         try:
-            self._probe(module, value, n_features, n_components)
+            _probe(module, torch.zeros(2, n_features, dtype=dtype), n_components)
         finally:
             module.train(training)
 
-    @staticmethod
-    def _probe(module, value, n_features, n_components):
-        for name, width in (("encode(x)", n_components), ("decode(z)", n_features)):
-            try:
-                with torch.no_grad():
-                    value = getattr(module, name[:6])(value)
-            except Exception as exc:
+    def _check_call(self, incremental, continuing):
+        """Refuse what this call cannot do, before anything changes."""
+        if incremental and self._searches_bottleneck():
+            raise ValueError(
+                "partial_fit needs an int n_components; a fraction is searched by fit."
+            )
+        if incremental and self.early_stopping:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: each call "
+                "trains one epoch and cannot stop early. Use fit, or set "
+                "early_stopping=False."
+            )
+        if not continuing:
+            return
+        for name, value in self._network.items():
+            if not _same(getattr(self, name), value):
                 raise ValueError(
-                    f"The architecture's {name} failed on a probe batch: {exc}"
-                ) from exc
-            if not isinstance(value, torch.Tensor) or tuple(value.shape) != (2, width):
-                got = (
-                    tuple(value.shape)
-                    if isinstance(value, torch.Tensor)
-                    else type(value)
+                    f"{name} changed from {value!r} to {getattr(self, name)!r} "
+                    "since the network was built; warm_start and partial_fit "
+                    "continue training the same network. Set warm_start=False "
+                    "(or clone the estimator) to train a new one."
                 )
-                raise ValueError(
-                    f"The architecture's {name} must return shape (n_samples, "
-                    f"{width}) for input of 2 rows; got {got}."
-                )
+
+    def _searches_bottleneck(self):
+        """Whether ``n_components`` is a fraction for fit to search."""
+        return isinstance(self.n_components, Real) and not isinstance(
+            self.n_components, Integral
+        )
 
     # -------------------------------------------------------------- fitting
-    # Parameters that shape the network: a warm-started fit or partial_fit
-    # refuses a change to one of them (a ValueError naming it); every other
-    # parameter is read afresh at each call.
-    _network_parameters = (
-        "n_components",
-        "hidden_layer_sizes",
-        "architecture",
-        "input_shape",
-        "activation",
-        "dropout",
-        "output_activation",
-    )
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the autoencoder on X.
@@ -351,53 +406,27 @@ class BaseAutoEncoder(
         """
         return self._fit(X, incremental=True)
 
-    def _fit(self, X, X_clean=None, *, incremental):
+    def _fit(self, X, target=None, *, incremental):
+        """Validate, then train a new network or continue the current one.
+
+        A new network: statistics and the start from the training rows,
+        the module built from them, one net, its epochs, the record. A
+        continued one: a new net from the current parameters around the
+        trained module. A failed call leaves the estimator as it was.
+        """
         with restore_on_failure(self):
-            if incremental:
-                self._check_incremental()
-            device = resolve_device(self.device)
             continuing = (incremental or self.warm_start) and hasattr(self, "net_")
+            self._check_call(incremental, continuing)
+            data = self._fit_data(X, target, reset=not continuing)
+            device = resolve_device(self.device)
             if continuing:
-                self._check_network_unchanged()
-            X = self._validate_training_data(X, reset=not continuing)
-            if X_clean is not None:
-                X_clean = self._validate_clean(X_clean, X)
-            self._check_loss(X if X_clean is None else X_clean)
-            if continuing:
-                self._continue_training(X, X_clean, device, incremental)
+                self._continue_training(data, device, incremental)
             else:
-                self._train_new(X, X_clean, device, incremental)
+                self._train_new(data, device, incremental)
         return self
 
-    def _searches_bottleneck(self):
-        """Whether ``n_components`` is a fraction for fit to search."""
-        return isinstance(self.n_components, Real) and not isinstance(
-            self.n_components, Integral
-        )
-
-    def _check_incremental(self):
-        if self._searches_bottleneck():
-            raise ValueError(
-                "partial_fit needs an int n_components; a fraction is searched by fit."
-            )
-        if self.early_stopping:
-            raise ValueError(
-                "partial_fit does not support early_stopping=True: each call "
-                "trains one epoch and cannot stop early. Use fit, or set "
-                "early_stopping=False."
-            )
-
-    def _check_network_unchanged(self):
-        for name, value in self._network.items():
-            if not _same(getattr(self, name), value):
-                raise ValueError(
-                    f"{name} changed from {value!r} to {getattr(self, name)!r} "
-                    "since the network was built; warm_start and partial_fit "
-                    "continue training the same network. Set warm_start=False "
-                    "(or clone the estimator) to train a new one."
-                )
-
-    def _validate_training_data(self, X, *, reset):
+    def _fit_data(self, X, target, *, reset):
+        """Validate X (and a separate target) into a :class:`FitData`."""
         with numeric_input():
             X = validate_data(
                 self,
@@ -409,117 +438,62 @@ class BaseAutoEncoder(
             )
         if sp.issparse(X):
             X = X.tocsr()  # row batches; a CSC copy costs nnz, never dense
-        return X
+        if target is not None:
+            target = self._validate_target(target, X)
+        data = FitData(X, target)
+        self._check_loss(data.targets)
+        return data
 
-    def _validate_clean(self, X_clean, X):
-        with numeric_input():
-            X_clean = check_array(
-                X_clean, accept_sparse=("csr",), dtype=X.dtype, input_name="X_clean"
-            )
-        if X_clean.shape != X.shape:
-            raise ValueError(
-                f"X_clean has shape {X_clean.shape} but X has shape {X.shape}; "
-                "they must pair row by row."
-            )
-        return X_clean
-
-    def _check_bottleneck(self, n_components, n_features):
-        """Refuse a bottleneck that this estimator cannot use (hook)."""
-
-    def _fit_statistics(self, X):
-        """Learn what a fresh fit learns once from its targets X (hook).
-
-        The base learns the per-feature mean and one global scale (the root
-        mean variance of the features), which the network sees its data
-        through. Subclasses may learn more (call super()).
-        """
-        mean, var = column_mean_var(X)
-        scale = float(np.sqrt(np.mean(var))) if var.size else 1.0
-        self._data_mean = mean
-        self._data_scale = scale if np.isfinite(scale) and scale > 0 else 1.0
-        self._data_variance = float(np.sum(var))
-
-    def _principal_components(self, X, rows, n_components):
-        """Return the directions new networks start from, or None (hook).
-
-        ``X`` holds the targets and ``rows`` the training rows (None: all);
-        the result is a tensor of the first ``n_components`` principal
-        directions. The base starts every network at random.
-        """
-        return None
-
-    def _standardization(self, n_components):
-        """Return the (mean, scale) the network sees its rows through.
-
-        Data for a sigmoid output or the BCE loss stays in [0, 1]; the
-        zero-width network always reconstructs the mean.
-        """
-        n_features = self._data_mean.shape[0]
-        if n_components == 0:
-            return self._data_mean, 1.0
-        if self.output_activation == "sigmoid" or self.loss == "bce":
-            return np.zeros(n_features), 1.0
-        return self._data_mean, self._data_scale
-
-    def _train_new(self, X, X_clean, device, incremental):
-        n_features = X.shape[1]
+    def _train_new(self, data, device, incremental):
+        n_features = data.n_features
         self._input_shape(n_features)
         self._hidden_layer_sizes()
+        search = self._searches_bottleneck()
+        width = self._largest_bottleneck(n_features) if search else self.n_components
+        if not search:
+            self._check_bottleneck(width, n_features)
         self._seed = new_seed(self.random_state)
         self._network = {
             name: copy.deepcopy(getattr(self, name))
             for name in self._network_parameters
         }
-        target = X if X_clean is None else X_clean
-        self._fit_statistics(target)
-        fraction_search = self._searches_bottleneck()
-        validate = fraction_search or self.early_stopping
-        if fraction_search:
-            width = self._largest_bottleneck(n_features)
-        else:
-            width = int(self.n_components)
-            self._check_bottleneck(width, n_features)
+        if search or self.early_stopping:
+            data = data.split(
+                split_rows(data.X.shape[0], self.validation_fraction, self._seed)
+            )
+        self._fit_statistics(data.targets)
         # The start is learnt from the rows the network trains on, never
         # from the held-out ones.
-        train_rows = (
-            split_rows(X.shape[0], self.validation_fraction, self._seed)[0]
-            if validate
-            else None
-        )
-        components = self._principal_components(target, train_rows, width)
-        if fraction_search:
+        components = self._principal_components(data, width)
+        if search:
             n_components, net, stopping = self._search_n_components(
-                X, X_clean, device, components
+                data, device, components
             )
         else:
             n_components = width
-            module = self._new_module(
-                n_components,
-                self._training_dtype(X),
-                FitGenerators(self._seed),
-                components,
+            epochs = self._epochs(n_components, incremental)
+            net, stopping = self._train_candidate(
+                n_components, data, device, components, epochs
             )
-            net, stopping = self._train(
-                module,
-                X,
-                X_clean,
-                device,
-                FitGenerators(self._seed),
-                epochs=self._epochs(n_components, incremental),
-                validate=validate,
-            )
+            self.bottleneck_scores_ = None
         self.n_components_ = n_components
         mean, scale = self._standardization(n_components)
-        self.mean_ = np.asarray(mean, dtype=X.dtype)
+        self.mean_ = np.asarray(mean, dtype=data.X.dtype)
         self.scale_ = float(scale)
-        if not fraction_search:
-            self.bottleneck_scores_ = None
-        self._record(net, stopping, validate, warn=not incremental)
+        self._record(net, stopping, data.validates, warn=not incremental)
 
-    def _continue_training(self, X, X_clean, device, incremental):
+    def _continue_training(self, data, device, incremental):
         previous = self.net_
+        if self.early_stopping:
+            data = data.split(
+                split_rows(data.X.shape[0], self.validation_fraction, self._seed)
+            )
+        resume = _Resume(
+            history=previous.history,
+            optimizer=previous.optimizer_ if incremental else None,
+            best=self._best if data.validates else None,
+        )
         module = previous.module_
-        validate = self.early_stopping
         # Roll-back point: the module is trained in place. The optimizer's
         # state is copied into the new net by load_state_dict, so the old
         # one needs no copy.
@@ -527,25 +501,33 @@ class BaseAutoEncoder(
         try:
             net, stopping = self._train(
                 module,
-                X,
-                X_clean,
+                data,
                 device,
                 FitGenerators.from_state(self._generator_state),
                 epochs=self._epochs(self.n_components_, incremental),
-                validate=validate,
-                history=previous.history,
-                optimizer=previous.optimizer_ if incremental else None,
-                best=self._best if validate else None,
+                resume=resume,
             )
         except BaseException:
             module.load_state_dict(weights)
             raise
-        self._record(net, stopping, validate, warn=not incremental)
+        self._record(net, stopping, data.validates, warn=not incremental)
 
     def _epochs(self, n_components, incremental):
         if n_components == 0:
             return 0  # nothing to learn: the reconstruction is the mean
         return 1 if incremental else self.max_iter
+
+    def _train_candidate(self, n_components, data, device, components, epochs):
+        """Build a network on ``n_components`` and train it.
+
+        One generator per device for the whole candidate: its weights are
+        initialised from it and its training then draws from it.
+        """
+        generators = FitGenerators(self._seed)
+        module = self._new_module(
+            n_components, self._training_dtype(data.X), generators, components
+        )
+        return self._train(module, data, device, generators, epochs=epochs)
 
     def _record(self, net, stopping, validate, warn):
         net.module_.eval()
@@ -561,6 +543,19 @@ class BaseAutoEncoder(
     def _training_dtype(self, X):
         """Float32 weights under bfloat16 autocast, which skips float64."""
         return np.float32 if self.precision == "bfloat16" else X.dtype
+
+    def _standardization(self, n_components):
+        """Return the (mean, scale) the network sees its rows through.
+
+        Data for a sigmoid output or the BCE loss stays in [0, 1]; the
+        zero-width network always reconstructs the mean.
+        """
+        n_features = self._data_mean.shape[0]
+        if n_components == 0:
+            return self._data_mean, 1.0
+        if self.output_activation == "sigmoid" or self.loss == "bce":
+            return np.zeros(n_features), 1.0
+        return self._data_mean, self._data_scale
 
     def _new_module(self, n_components, dtype, generators, components=None):
         """Build the network on ``n_components``, initialised from ``generators``.
@@ -583,88 +578,48 @@ class BaseAutoEncoder(
             return self._build_module(n_features, n_components)
 
         inner = build_module(generators, build).to(torch_dtype)
-        start = getattr(inner, "start_from_subspace", None)
-        if components is not None and n_components and start is not None:
-            start(components[:n_components])
-        with use_generators(generators):  # a dropout in the probe draws too
-            self._validate_module(inner, n_features, n_components, torch_dtype)
+        if n_components:
+            self._start_from(inner, components)
+        self._validate_module(inner, n_features, n_components, torch_dtype)
         mean, scale = self._standardization(n_components)
         return Standardized(inner, torch.as_tensor(mean, dtype=torch_dtype), scale).to(
             torch_dtype
         )
 
-    def _train(
-        self,
-        module,
-        X,
-        X_clean,
-        device,
-        generators,
-        *,
-        epochs,
-        validate,
-        history=None,
-        optimizer=None,
-        best=None,
-    ):
-        """Train ``module`` on a net built from the current parameters."""
-        n_samples, n_features = X.shape
+    def _train(self, module, data, device, generators, *, epochs, resume=None):
+        """Train ``module`` on a net built from the current parameters.
+
+        ``resume`` (history, optimizer, best) continues an earlier call:
+        its history goes on, Adam's moments carry over (``partial_fit``),
+        and the best epoch so far is the one to beat.
+        """
         scale = float(module.scale)
         net = self._make_net(
             module,
-            n_samples,
+            data.n_train,
             device,
-            validate=validate,
-            best=best,
+            validate=data.validates,
+            best=None if resume is None else resume.best,
             total=self._data_variance / scale**2,
         )
-        if history is not None:
-            net.history = type(history)(history)  # a copy: roll-back keeps the old
-        if optimizer is not None and type(optimizer) is type(net.optimizer_):
-            adopt_optimizer_state(net.optimizer_, optimizer)
+        if resume is not None:
+            net.history = type(resume.history)(resume.history)  # roll-back keeps it
+            if type(resume.optimizer) is type(net.optimizer_):
+                adopt_optimizer_state(net.optimizer_, resume.optimizer)
         dtype = next(module.parameters()).dtype
-        train, valid = self._datasets(X, X_clean, device, dtype, validate, net)
+        noise = self._corruption(data)
+        # Validation scores denoising: one fixed noisy draw of the rows.
+        valid_noise = None if noise is None else FixedNoise(noise, self._seed + 1)
+        train, valid = data.datasets(dtype, device, valid_noise=valid_noise)
+        if valid is not None:
+            mean = module.mean.detach().cpu().double().numpy()
+            net.valid_total = validation_total(data, mean, scale)
         # Set per call, so set_params between warm starts takes effect.
-        # Given clean targets, X is already noisy: no corruption on top.
-        net.penalty = self._penalty(X)
-        net.corruption = None if X_clean is not None else self._corruption(X)
-        stopping = None
-        if epochs:
-            stopping = run_epochs(net, generators, train, valid, epochs)
+        net.penalty = self._penalty(data.X)
+        net.corruption = noise
+        stopping = run_epochs(net, generators, train, valid, epochs) if epochs else None
         self._generator_state = generators.get_state()
         return net, stopping
-
-    def _datasets(self, X, X_clean, device, dtype, validate, net):
-        """Return the training rows, and the validation rows when ``validate``."""
-        data = X if sp.issparse(X) else as_tensor(X)
-        target = X_clean
-        if target is not None and not sp.issparse(target):
-            target = as_tensor(target)
-        data, target = to_device(
-            data, target, device, dtype, 0 if sp.issparse(X) else X.nbytes
-        )
-        rows = dict(dtype=dtype, device=device)
-        if not validate:
-            return ArrayDataset(data, target, None, **rows), None
-        train_rows, valid_rows = split_rows(
-            X.shape[0], self.validation_fraction, self._seed
-        )
-        train = ArrayDataset(data, target, train_rows, **rows)
-        inputs, clean = ArrayDataset(data, target, valid_rows, **rows).batch(
-            slice(None)
-        )
-        corrupt = None if X_clean is not None else self._corruption(X)
-        if corrupt is not None:
-            # Validation scores denoising: one fixed noisy draw of the rows.
-            with use_generators(FitGenerators(self._seed + 1)):
-                inputs = corrupt(inputs)
-        # SST around the data's mean, on the network's scale (where the
-        # network sees unscaled [0, 1] data, its mean is not subtracted).
-        mean = torch.as_tensor(self._data_mean, dtype=clean.dtype, device=clean.device)
-        with torch.no_grad():
-            deviations = (clean - mean) / float(net.module_.scale)
-            net.valid_total = float(torch.mean(torch.sum(deviations**2, dim=1)))
-        return train, ArrayDataset(inputs, clean, None, **rows)
 
     def _rebuild_module(self, dtype):
         """Return an untrained module shaped like the fitted one (skae.load)."""
@@ -703,7 +658,7 @@ class BaseAutoEncoder(
         )
         return net.initialize()
 
-    def _search_n_components(self, X, X_clean, device, components):
+    def _search_n_components(self, data, device, components):
         """Smallest bottleneck whose held-out R² reaches ``n_components``.
 
         R² is ``1 - SSE / SST`` on a held-out ``validation_fraction`` of the
@@ -718,57 +673,40 @@ class BaseAutoEncoder(
 
         def r2(k):
             if k not in trained:
-                module = self._new_module(
-                    k, self._training_dtype(X), FitGenerators(self._seed), components
-                )
-                trained[k] = self._train(
-                    module,
-                    X,
-                    X_clean,
-                    device,
-                    FitGenerators(self._seed),
-                    epochs=self.max_iter,
-                    validate=True,
-                    best=None,
+                trained[k] = self._train_candidate(
+                    k, data, device, components, self.max_iter
                 )
             return trained[k][1].best_
 
-        n_features = X.shape[1]
-        largest = self._largest_bottleneck(n_features)
+        largest = self._largest_bottleneck(data.n_features)
         low, high = 0, 1
         while r2(high) < self.n_components and high < largest:
             low, high = high, min(2 * high, largest)
         if r2(high) < self.n_components:
-            best_k = max(trained, key=r2)
+            high = max(trained, key=r2)
             warnings.warn(
                 f"No bottleneck up to {largest} reached a held-out R² of "
-                f"{self.n_components}; using n_components_={best_k} "
-                f"(R²={r2(best_k):.4f}).",
+                f"{self.n_components}; using n_components_={high} "
+                f"(R²={r2(high):.4f}).",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=caller_stacklevel(),
             )
-            high = best_k
-        else:
-            while high - low > 1:
-                middle = (low + high) // 2
-                if r2(middle) >= self.n_components:
-                    high = middle
-                else:
-                    low = middle
+        while high - low > 1 and r2(high) >= self.n_components:
+            middle = (low + high) // 2
+            if r2(middle) >= self.n_components:
+                high = middle
+            else:
+                low = middle
         self.bottleneck_scores_ = {k: float(r2(k)) for k in sorted(trained)}
         net, stopping = trained[high]
         self._generator_state = FitGenerators(self._seed).get_state()
         return high, net, stopping
 
-    def _largest_bottleneck(self, n_features):
-        """Return the widest code the bottleneck search may try."""
-        return n_features
-
     # ------------------------------------------------------------ inference
     def _map_batches(self, fn, X, width, what):
         """Apply ``fn(module, block)`` to row blocks of X; X's dtype out."""
         return map_row_blocks(
-            self.module_, fn, X, width, self.device_, what, precision=self.precision
+            self.module_, fn, X, width, what, precision=self.precision
         )
 
     def transform(self, X):
@@ -866,9 +804,11 @@ class BaseAutoEncoder(
         return self._map_batches(neg_error, X, 1, "scores")[:, 0]
 
     def score(self, X, y=None):
-        """Mean of :meth:`score_samples`: minus the mean squared error.
+        """Mean of :meth:`score_samples` over the rows of X.
 
-        Higher is better, so model selection needs no scorer.
+        Higher is better, so model selection needs no scorer: minus the mean
+        squared reconstruction error for the deterministic autoencoders, the
+        mean evidence lower bound for :class:`~skae.VariationalAE`.
 
         Parameters
         ----------
@@ -880,7 +820,7 @@ class BaseAutoEncoder(
         Returns
         -------
         score : float
-            Minus the mean squared reconstruction error.
+            The mean of :meth:`score_samples`.
         """
         # Accumulate in float64: float32 scores near the float32 limit would
         # overflow their sum to -inf.
@@ -928,6 +868,39 @@ class BaseAutoEncoder(
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+class _Resume(typing.NamedTuple):
+    """What a continued call takes over from the previous one."""
+
+    history: object
+    optimizer: object
+    best: object
+
+
+def _probe(module, value, n_components):
+    """Check ``encode``/``decode`` on a probe batch of 2 rows."""
+    n_features = value.shape[1]
+    for name, width in (("encode(x)", n_components), ("decode(z)", n_features)):
+        try:
+            with torch.no_grad():
+                value = getattr(module, name[:6])(value)
+        except Exception as exc:
+            raise ValueError(
+                f"The architecture's {name} failed on a probe batch: {exc}"
+            ) from exc
+        if not isinstance(value, torch.Tensor) or tuple(value.shape) != (2, width):
+            got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value)
+            raise ValueError(
+                f"The architecture's {name} must return shape (n_samples, "
+                f"{width}) for input of 2 rows; got {got}."
+            )
+
+
+def _code_width(module, components):
+    """Width of ``module``'s code (an MLPAutoEncoder's last encoder layer)."""
+    code = getattr(module, "code", None)
+    return getattr(code, "out_features", components.shape[0])
 
 
 def _same(value, other):

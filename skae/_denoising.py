@@ -6,10 +6,12 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_array
 
 from ._base import BaseAutoEncoder
 from ._corruption import make_corruption
 from ._docstrings import substitute
+from ._validation import numeric_input
 
 
 @substitute()
@@ -193,12 +195,26 @@ class DenoisingAE(BaseAutoEncoder):
         """
         return self._fit(X, X_clean, incremental=True)
 
+    def _validate_target(self, target, X):
+        with numeric_input():
+            X_clean = check_array(
+                target, accept_sparse=("csr",), dtype=X.dtype, input_name="X_clean"
+            )
+        if X_clean.shape != X.shape:
+            raise ValueError(
+                f"X_clean has shape {X_clean.shape} but X has shape {X.shape}; "
+                "they must pair row by row."
+            )
+        return X_clean
+
     def _fit_statistics(self, X):
         super()._fit_statistics(X)
         # Learned once per fresh fit; partial_fit and warm starts keep them.
         self._noise_bounds = _column_bounds(X)
 
-    def _corruption(self, X):
+    def _corruption(self, data):
+        if data.target is not None:
+            return None  # given clean targets, X is already noisy
         if self.noise in ("masking", "salt_and_pepper") and self.noise_level > 1:
             raise ValueError(
                 f"noise_level={self.noise_level} is a probability for "
@@ -206,10 +222,7 @@ class DenoisingAE(BaseAutoEncoder):
             )
         low = high = None
         if self.noise == "salt_and_pepper":
-            bounds = getattr(self, "_noise_bounds", None)
-            if bounds is None or len(bounds[0]) != X.shape[1]:
-                bounds = _column_bounds(X)
-            low, high = bounds
+            low, high = self._noise_bounds
         return make_corruption(self.noise, self.noise_level, low, high)
 
 

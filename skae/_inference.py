@@ -28,7 +28,7 @@ def block_rows(n_rows, n_cols, device):
     return batch_rows(n_rows, n_cols, budget)
 
 
-def map_row_blocks(module, fn, X, width, device, what, precision="float32"):
+def map_row_blocks(module, fn, X, width, what, precision="float32"):
     """Return ``fn(module, block)`` over row blocks of X, as one array.
 
     Parameters
@@ -41,8 +41,6 @@ def map_row_blocks(module, fn, X, width, device, what, precision="float32"):
         Validated input; sparse blocks are densified one at a time.
     width : int
         Number of output columns.
-    device : torch.device or str
-        Where the module's weights live.
     what : str
         What the output holds, for the non-finite output error.
     precision : {"float32", "bfloat16"}, default="float32"
@@ -58,6 +56,7 @@ def map_row_blocks(module, fn, X, width, device, what, precision="float32"):
         module.eval()
     param = next(module.parameters(), None)
     dtype = torch.float32 if param is None else param.dtype
+    device = torch.device("cpu") if param is None else param.device
     if sp.issparse(X):
         X = X.tocsr()
     n_samples = X.shape[0]
@@ -69,10 +68,10 @@ def map_row_blocks(module, fn, X, width, device, what, precision="float32"):
             block = X[start : start + step]
             if sp.issparse(block):
                 block = torch.from_numpy(block.toarray())
-            elif block.flags.writeable:
+            elif block.flags.writeable and min(block.strides) >= 0:
                 block = torch.from_numpy(block)
-            else:
-                block = torch.tensor(block)  # thread-safe, unlike muting warnings
+            else:  # read-only (thread-safe, unlike muting warnings) or reversed
+                block = torch.tensor(block)
             result = fn(module, block.to(device, dtype))
             out[start : start + step] = result.to(out_dtype).cpu().numpy()
     # Checked in the output dtype: a float64 model's values can overflow

@@ -10,12 +10,14 @@ import copy
 import math
 import warnings
 
+import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, PassthroughScoring, PrintLog
+from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
+from skorch.dataset import unpack_data
 
 from ._precision import autocast_context
-from .modules._random import randperm
+from .modules._random import FitGenerators, randperm, use_generators
 
 
 def autoencode(module, x, training):
@@ -66,10 +68,21 @@ class ArrayDataset(torch.utils.data.Dataset):
     target_dtype : torch.dtype or None, default=None
         Dtype of the target batches (e.g. ``torch.int64`` for class labels);
         None means ``dtype``.
+    noise : FixedNoise or None, default=None
+        Corrupts the inputs of each batch (the target stays clean) with the
+        same draw at every pass: a fixed noisy copy, never materialised.
     """
 
     def __init__(
-        self, X, target=None, indices=None, *, dtype, device, target_dtype=None
+        self,
+        X,
+        target=None,
+        indices=None,
+        *,
+        dtype,
+        device,
+        target_dtype=None,
+        noise=None,
     ):
         self.X = X
         self.target = target
@@ -77,6 +90,7 @@ class ArrayDataset(torch.utils.data.Dataset):
         self.dtype = dtype
         self.target_dtype = dtype if target_dtype is None else target_dtype
         self.device = torch.device(device)
+        self.noise = noise
 
     def __len__(self):
         return self.X.shape[0] if self.indices is None else len(self.indices)
@@ -86,6 +100,7 @@ class ArrayDataset(torch.utils.data.Dataset):
         return Xb[0], target[0]
 
     def _rows(self, data, rows, dtype):
+        dtype = dtype or self.target_dtype
         if isinstance(rows, slice):
             block = data[rows]
         elif isinstance(data, torch.Tensor):
@@ -98,12 +113,39 @@ class ArrayDataset(torch.utils.data.Dataset):
 
     def batch(self, positions):
         """Return ``(inputs, target)`` for the given positions (slice or tensor)."""
-        if self.indices is not None:
-            positions = self.indices[positions]
-        Xb = self._rows(self.X, positions, self.dtype)
-        if self.target is None:
-            return Xb, Xb
-        return Xb, self._rows(self.target, positions, self.target_dtype)
+        rows = positions if self.indices is None else self.indices[positions]
+        Xb = self._rows(self.X, rows, self.dtype)
+        target = Xb if self.target is None else self._rows(self.target, rows, None)
+        if self.noise is not None:
+            Xb = self.noise(Xb, positions)
+        return Xb, target
+
+
+class FixedNoise:
+    """A corruption whose draw depends only on the batch's first position.
+
+    Validation of a denoising fit scores the same noisy rows at every
+    epoch: each batch is corrupted from a generator seeded by ``seed`` and
+    the batch's first position, so the draw is fixed without keeping a
+    noisy copy of the rows.
+
+    Parameters
+    ----------
+    corrupt : callable
+        ``corrupt(x) -> noisy x``, drawing from the current generators.
+    seed : int
+        Seed of the draws.
+    """
+
+    def __init__(self, corrupt, seed):
+        self.corrupt = corrupt
+        self.seed = int(seed)
+
+    def __call__(self, x, positions):
+        """Return the corrupted batch ``x`` found at ``positions``."""
+        start = positions.start or 0 if isinstance(positions, slice) else 0
+        with use_generators(FitGenerators(self.seed + int(start))):
+            return self.corrupt(x)
 
 
 class TensorBatches:
@@ -149,8 +191,77 @@ class FiniteLoss(Callback):
             )
 
 
-class AutoEncoderNet(NeuralNet):
-    """NeuralNet whose loss is reconstruction + an optional penalty.
+class SkaeNet(NeuralNet):
+    """What every skae net shares: scores, a finite-loss check, autocast.
+
+    The held-out score is recorded as ``valid_score`` (what early stopping
+    watches; each subclass computes it in ``validation_step``), a non-finite
+    training loss stops training with a ValueError, and the forward pass and
+    the loss run in ``precision`` (mixed precision under
+    :func:`torch.autocast` for "bfloat16"). What the user sees while it runs
+    comes from the estimator's callbacks (:mod:`skae._progress`).
+
+    Parameters
+    ----------
+    precision : {"float32", "bfloat16"}, default="float32"
+        Arithmetic of the forward pass and the loss.
+    **kwargs
+        Passed to :class:`skorch.NeuralNet`.
+    """
+
+    # Pickled through skorch's device-mapping unpickler, so that a CUDA-fitted
+    # net unpickles on a CPU-only machine: the ``module`` and ``criterion``
+    # instances given to __init__ are the very objects that become
+    # ``module_``/``criterion_`` (pickled together, the weights are stored
+    # once).
+    cuda_dependent_attributes_ = ["module", "criterion"]
+
+    def __init__(self, *args, precision="float32", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.precision = precision
+
+    def get_default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            (
+                "valid_score",
+                PassthroughScoring(name="valid_score", lower_is_better=False),
+            ),
+            ("finite_loss", FiniteLoss()),
+        ]
+
+    def training_batch(self, batch):
+        """Return the ``(inputs, targets)`` the network trains on (hook)."""
+        return unpack_data(batch)
+
+    def train_step_single(self, batch, **fit_params):
+        # skorch sets the mode on every batch, walking every submodule: a
+        # third of the per-batch overhead on digits. The mode only changes
+        # when validation (or a callback) has set eval mode.
+        if not self.module_.training:
+            self._set_training(True)
+        Xi, yi = self.training_batch(batch)
+        with autocast_context(self.precision, self.device):
+            y_pred = self.infer(Xi, **fit_params)
+            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        loss.backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def validation_step(self, batch, **fit_params):
+        with autocast_context(self.precision, self.device):
+            step = super().validation_step(batch, **fit_params)
+        self.history.record_batch("valid_score", self.batch_score(step, batch))
+        return step
+
+    def batch_score(self, step, batch):
+        """Return the held-out score of one validation batch (hook)."""
+        raise NotImplementedError
+
+
+class AutoEncoderNet(SkaeNet):
+    """SkaeNet whose loss is reconstruction + an optional penalty.
 
     Its ``module`` is a :class:`~skae.modules._scaled.Standardized` wrapper:
     batches arrive in the user's units, are corrupted there (noise levels
@@ -166,55 +277,25 @@ class AutoEncoderNet(NeuralNet):
     corruption : callable or None, default=None
         ``corruption(x) -> x_noisy`` applied to each training batch; the
         target stays clean.
-    precision : {"float32", "bfloat16"}, default="float32"
-        Arithmetic of the forward pass and the loss (mixed precision under
-        :func:`torch.autocast` for "bfloat16").
     **kwargs
-        Passed to :class:`skorch.NeuralNet`.
+        Passed to :class:`SkaeNet`.
     """
 
-    # Pickled through skorch's device-mapping unpickler, so that a CUDA-fitted
-    # net unpickles on a CPU-only machine: the ``module`` and ``criterion``
-    # instances given to __init__ are the very objects that become
-    # ``module_``/``criterion_`` (pickled together, the weights are stored
-    # once), and penalty/corruption callables may hold tensors.
-    cuda_dependent_attributes_ = ["module", "criterion", "penalty", "corruption"]
+    # penalty/corruption callables may hold tensors.
+    cuda_dependent_attributes_ = [
+        *SkaeNet.cuda_dependent_attributes_,
+        "penalty",
+        "corruption",
+    ]
 
     def __init__(
-        self,
-        *args,
-        forward_fn=autoencode,
-        penalty=None,
-        corruption=None,
-        precision="float32",
-        **kwargs,
+        self, *args, forward_fn=autoencode, penalty=None, corruption=None, **kwargs
     ):
         super().__init__(*args, **kwargs)
         self.forward_fn = forward_fn
         self.penalty = penalty
         self.corruption = corruption
-        self.precision = precision
         self.valid_total = 1.0
-
-    def get_default_callbacks(self):
-        # PrintLog last so that it sees every score of the epoch.
-        return [
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-            ("valid_loss", PassthroughScoring(name="valid_loss")),
-            (
-                "valid_score",
-                PassthroughScoring(name="valid_score", lower_is_better=False),
-            ),
-            ("finite_loss", FiniteLoss()),
-        ]
-
-    def initialize_callbacks(self):
-        super().initialize_callbacks()
-        # The table goes after user callbacks, as skorch's own PrintLog would.
-        if self.verbose:
-            self.callbacks_.append(("print_log", PrintLog().initialize()))
-        return self
 
     def infer(self, x, **fit_params):
         inner = self.module_.inner
@@ -237,29 +318,19 @@ class AutoEncoderNet(NeuralNet):
         # Without a separate target the dataset hands X twice: one pass.
         return (target if Xi is yi else standardize(Xi)), target
 
-    def train_step_single(self, batch, **fit_params):
-        # skorch sets the mode on every batch, walking every submodule: a
-        # third of the per-batch overhead on digits. The mode only changes
-        # when validation (or a callback) has set eval mode.
-        if not self.module_.training:
-            self._set_training(True)
-        Xi, yi = self._standardized(batch, corrupt=True)
-        with autocast_context(self.precision, self.device):
-            y_pred = self.infer(Xi)
-            loss = self.get_loss(y_pred, yi, X=Xi, training=True)
-        loss.backward()
-        return {"loss": loss, "y_pred": y_pred}
+    def training_batch(self, batch):
+        return self._standardized(batch, corrupt=True)
 
     def validation_step(self, batch, **fit_params):
-        Xi, yi = self._standardized(batch, corrupt=False)
-        with autocast_context(self.precision, self.device):
-            step = super().validation_step((Xi, yi), **fit_params)
+        return super().validation_step(self._standardized(batch, corrupt=False))
+
+    def batch_score(self, step, batch):
         # Held-out R², 1 - SSE / SST, as a batch-size weighted mean over
         # batches (skorch's PassthroughScoring averages by batch size).
+        Xi, yi = batch
         error = torch.sum((step["y_pred"][0].float() - yi.float()) ** 2).item()
         total = self.valid_total if self.valid_total > 0 else 1.0
-        self.history.record_batch("valid_score", 1.0 - error / (len(Xi) * total))
-        return step
+        return 1.0 - error / (len(Xi) * total)
 
 
 # skorch's param_groups entry that exempts the biases from weight decay
@@ -306,7 +377,13 @@ def batch_rows(n_rows, n_cols, budget=2**24):
 
 
 def as_tensor(X):
-    """Return a zero-copy tensor view of a dense array, read-only ones included."""
+    """Return a tensor view of a dense array, read-only ones included.
+
+    Zero-copy, except for arrays with a negative stride (``X[::-1]``,
+    ``np.flip``), which torch cannot view: those are copied.
+    """
+    if any(stride < 0 for stride in X.strides):
+        return torch.from_numpy(np.ascontiguousarray(X))
     if X.flags.writeable:
         return torch.from_numpy(X)
     # torch warns that it cannot protect read-only memory; skae never writes

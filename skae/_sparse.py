@@ -156,6 +156,9 @@ class SparseAE(BaseAutoEncoder):
         self.sparsity_weight = sparsity_weight
         self.sparsity_target = sparsity_target
 
+    # "kl" builds sigmoid codes, "l1" ReLU codes and unit-norm atoms.
+    _network_parameters = (*BaseAutoEncoder._network_parameters, "sparsity")
+
     def _build_module(self, n_features, n_components):
         module = super()._build_module(n_features, n_components)
         if self.sparsity == "kl":

@@ -19,7 +19,6 @@ import contextlib
 import warnings
 from numbers import Integral
 
-import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from skorch.helper import predefined_split
@@ -60,17 +59,6 @@ def restore_on_failure(estimator):
         estimator.__dict__.clear()
         estimator.__dict__.update(state)
         raise
-
-
-def split_rows(n_samples, fraction, seed):
-    """Shuffled (train, validation) row indices, each non-empty when possible."""
-    order = np.random.RandomState(seed).permutation(n_samples)
-    n_valid = min(max(1, int(round(fraction * n_samples))), n_samples - 1)
-    if n_valid < 1:
-        raise ValueError(
-            "early_stopping needs at least 2 samples to hold out a validation split."
-        )
-    return np.sort(order[n_valid:]), np.sort(order[:n_valid])
 
 
 def net_arguments(estimator, *, n_samples, n_features, device, lr=None):

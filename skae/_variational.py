@@ -10,12 +10,14 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoEncoder
 from ._docstrings import substitute
+from ._inference import check_finite_output
 from ._penalties import (
     GaussianKLPenalty,
     NegativeELBO,
     ZeroLoss,
     reconstruction_log_likelihood,
 )
+from ._precision import autocast_context
 from ._validation import check_fitted_input
 from .modules import GaussianAutoEncoder, variational_forward
 
@@ -169,6 +171,10 @@ class VariationalAE(BaseAutoEncoder):
         )
         self.beta = beta
 
+    # The loss selects the decoder: Gaussian or Laplace with a learned noise
+    # scale, or Bernoulli.
+    _network_parameters = (*BaseAutoEncoder._network_parameters, "loss")
+
     def _build_module(self, n_features, n_components):
         base = super()._build_module(n_features, n_components)
         return GaussianAutoEncoder(base, n_components)
@@ -213,7 +219,11 @@ class VariationalAE(BaseAutoEncoder):
         X = check_fitted_input(self, X)
         wrapper = self.module_
         vae = next(m for m in wrapper.modules() if isinstance(m, GaussianAutoEncoder))
-        standardize, log_scale = self._standardization_of(wrapper)
+        # The density of a standardized row, ``(x - mean) / scale``, is the
+        # row's density times ``scale ** n_features``: the log-likelihood in
+        # the user's units subtracts ``n_features * log(scale)``.
+        standardize = wrapper.standardize
+        log_scale = float(np.log(float(wrapper.scale)))
         likelihood = _LIKELIHOODS.get(self.loss)
         param = vae.logvar_head.weight
         generator = torch.Generator(device="cpu").manual_seed(0)
@@ -242,48 +252,6 @@ class VariationalAE(BaseAutoEncoder):
 
         return self._map_batches(elbo, X, 1, "scores")[:, 0]
 
-    def _standardization_of(self, wrapper):
-        """How the network sees the rows, and the log of the scale.
-
-        The density of a standardized row, ``(x - mean) / scale``, is the
-        row's density times ``scale ** n_features``: the log-likelihood in
-        the user's units subtracts ``n_features * log(scale)``.
-        """
-        standardize = getattr(wrapper, "standardize", None)
-        if callable(standardize):
-            scale = float(getattr(wrapper, "scale", 1.0))
-            return standardize, float(np.log(scale))
-        mean = getattr(self, "mean_", None)
-        scale = float(getattr(self, "scale_", 1.0))
-
-        def by_attributes(x):
-            if mean is None:
-                return x / scale
-            return (x - torch.as_tensor(mean, dtype=x.dtype, device=x.device)) / scale
-
-        return by_attributes, float(np.log(scale))
-
-    def score(self, X, y=None):
-        """Mean evidence lower bound per row, in nats.
-
-        An average log-likelihood bound, like
-        :meth:`sklearn.decomposition.PCA.score`: higher is better, so model
-        selection needs no scorer.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to score.
-        y : None
-            Ignored; present for API consistency.
-
-        Returns
-        -------
-        score : float
-            The mean of :meth:`score_samples`.
-        """
-        return float(np.mean(self.score_samples(X), dtype=np.float64))
-
     @validate_params(
         {
             "n_samples": [Interval(Integral, 1, None, closed="left")],
@@ -307,20 +275,14 @@ class VariationalAE(BaseAutoEncoder):
             Generated rows, of the training data's dtype.
         """
         check_is_fitted(self)
-        module = self.module_
-        param = next(module.parameters())
+        wrapper = self.module_
+        vae = next(m for m in wrapper.modules() if isinstance(m, GaussianAutoEncoder))
+        device = vae.logvar_head.weight.device
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
-        generator = torch.Generator(device=param.device).manual_seed(int(seed))
-        z = torch.randn(
-            n_samples,
-            self.n_components_,
-            generator=generator,
-            device=param.device,
-            dtype=param.dtype,
-        )
-        return self._map_batches(
-            lambda module, z: module.decode(z),
-            z.cpu().numpy(),
-            self.n_features_in_,
-            "samples",
-        )
+        generator = torch.Generator(device=device).manual_seed(int(seed))
+        with torch.inference_mode(), autocast_context(self.precision, device):
+            rows = wrapper.unstandardize(vae.sample(n_samples, generator))
+        dtype = torch.float64 if self.mean_.dtype == np.float64 else torch.float32
+        samples = rows.to(dtype).cpu().numpy()
+        check_finite_output(samples, "samples")
+        return samples

@@ -24,7 +24,7 @@ from skorch.callbacks import Callback
 
 import skae._autoencoder
 from skae import AutoEncoderTransformer, EncoderClassifier
-from skae._training import split_rows
+from skae._data import split_rows
 
 
 def mse(a, b):
@@ -284,10 +284,39 @@ def refuse_a_pca_start(X, n_components):
 def test_the_classifier_pretrains_from_a_random_start(monkeypatch):
     monkeypatch.setattr(skae._autoencoder, "principal_directions", refuse_a_pca_start)
     X, y = load_digits(return_X_y=True)
-    clf = EncoderClassifier(
-        AutoEncoderTransformer(8, max_iter=2, random_state=0), max_iter=2
-    ).fit(X[:200] / 16, y[:200])  # would raise StartComputed
-    # Only that fit: the fitted autoencoder refits from PCA's start.
-    assert not hasattr(clf.autoencoder_, "_random_start")
+    template = AutoEncoderTransformer(8, max_iter=2, random_state=0)
+    clf = EncoderClassifier(template, max_iter=2).fit(X[:200] / 16, y[:200])
+    # "auto" reads as "random" for pretraining, through the public parameter
+    # of the clone; the template is untouched.
+    assert clf.autoencoder_.init == "random"
+    assert template.init == "auto"
+    # An explicit start is the user's choice and is kept.
     with pytest.raises(StartComputed):
-        clf.autoencoder_.fit(X[:200] / 16)
+        EncoderClassifier(
+            AutoEncoderTransformer(8, init="pca", max_iter=2), max_iter=2
+        ).fit(X[:200] / 16, y[:200])
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(activation="tanh"), "odd part is not linear"),
+        (dict(hidden_layer_sizes=(3,)), "narrower than 2 \\* n_components"),
+        (dict(architecture="gru", input_shape=(8, 8)), "not the dense 'mlp'"),
+        (dict(output_activation="sigmoid", loss="bce"), "not centred"),
+    ],
+)
+def test_init_pca_is_refused_where_the_network_cannot_start_there(params, match):
+    X = load_digits().data[:100] / 16
+    ae = AutoEncoderTransformer(2, init="pca", max_iter=2, **params)
+    with pytest.raises(ValueError, match=match):
+        ae.fit(X)
+    assert not hasattr(ae, "n_components_")
+
+
+def test_init_random_skips_the_pca_start(monkeypatch):
+    monkeypatch.setattr(skae._autoencoder, "principal_directions", refuse_a_pca_start)
+    X = load_digits().data[:100] / 16
+    AutoEncoderTransformer(2, init="random", max_iter=2).fit(X)  # no StartComputed
+    with pytest.raises(StartComputed):
+        AutoEncoderTransformer(2, max_iter=2).fit(X)

@@ -15,7 +15,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from skorch.callbacks import Callback, LRScheduler
 
 from skae import AutoEncoderTransformer
-from skae._training import split_rows
+from skae._data import split_rows
 from skae._validation import check_fitted_input
 from skae.modules import MLPAutoEncoder
 

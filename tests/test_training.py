@@ -18,7 +18,7 @@ from skorch.callbacks import Callback
 
 from skae import AutoEncoderTransformer, DenoisingAE, EncoderClassifier
 from skae._persistence import load, save
-from skae._training import split_rows
+from skae._data import split_rows
 from tests.test_persistence import join, split
 
 

@@ -4,6 +4,17 @@ import torch
 from torch import nn
 
 
+def standardize(x, mean, scale):
+    """Return ``(x - mean) / scale`` in one fused pass."""
+    inverse = 1.0 / scale  # x * inverse - mean * inverse
+    return torch.addcmul(-mean * inverse, x, inverse)
+
+
+def unstandardize(x, mean, scale):
+    """Return ``x * scale + mean``: rows back in the user's units."""
+    return torch.addcmul(mean, x, scale)
+
+
 class Standardized(nn.Module):
     """Wrap an autoencoder so that it sees centred, globally scaled rows.
 
@@ -31,8 +42,11 @@ class Standardized(nn.Module):
 
     def standardize(self, x):
         """Return ``(x - mean) / scale``."""
-        inverse = 1.0 / self.scale  # one fused pass: x * inverse - mean * inverse
-        return torch.addcmul(-self.mean * inverse, x, inverse)
+        return standardize(x, self.mean, self.scale)
+
+    def unstandardize(self, x):
+        """Return ``x * scale + mean``."""
+        return unstandardize(x, self.mean, self.scale)
 
     def encode(self, x):
         """Encode rows given in the user's units."""
@@ -40,7 +54,7 @@ class Standardized(nn.Module):
 
     def decode(self, z):
         """Decode codes to rows in the user's units."""
-        return torch.addcmul(self.mean, self.inner.decode(z), self.scale)
+        return self.unstandardize(self.inner.decode(z))
 
     def forward(self, x):
         """Return the reconstruction of ``x``."""
@@ -65,8 +79,7 @@ class Standardize(nn.Module):
 
     def forward(self, x):
         """Return the standardized rows."""
-        inverse = 1.0 / self.scale  # as Standardized.standardize, bit for bit
-        return torch.addcmul(-self.mean * inverse, x, inverse)
+        return standardize(x, self.mean, self.scale)
 
 
 class Unstandardize(Standardize):
@@ -74,7 +87,7 @@ class Unstandardize(Standardize):
 
     def forward(self, x):
         """Return the rows in the user's units."""
-        return torch.addcmul(self.mean, x, self.scale)
+        return unstandardize(x, self.mean, self.scale)
 
 
 class MeanOnly(nn.Module):
