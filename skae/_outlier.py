@@ -20,20 +20,69 @@ from ._validation import check_fitted_input
 # standard deviations above the median training error.
 _MAD_TO_STD = 1.4826
 _AUTO_DEVIATIONS = 3.0
+# A score shared by at least this share of the training rows (identical rows:
+# the zeros of zero-inflated data, a machine's idle periods) is a point mass:
+# it is left out of the median and MAD, and is never itself an outlier.
+_POINT_MASS_SHARE = 0.1
+
+
+def robust_offset(scores):
+    """Return the "auto" threshold on a set of training scores.
+
+    ``median(s) - 3 * 1.4826 * MAD(s)``, computed without the point mass:
+    the rows that share the most common score, when they are at least
+    ``_POINT_MASS_SHARE`` of the rows (and more than one). The threshold is
+    then never above that score, so those rows are never outliers.
+
+    Parameters
+    ----------
+    scores : ndarray of shape (n_samples,)
+        Training scores, higher is more normal.
+
+    Returns
+    -------
+    float
+        The threshold: scores below it are outliers.
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    values, counts = np.unique(scores, return_counts=True)
+    common = np.argmax(counts)
+    ceiling = np.inf
+    if 2 <= counts[common] < scores.size and counts[common] >= (
+        _POINT_MASS_SHARE * scores.size
+    ):
+        ceiling = values[common]
+        scores = scores[scores != ceiling]
+    median = np.median(scores)
+    mad = np.median(np.abs(scores - median))
+    return float(min(median - _AUTO_DEVIATIONS * _MAD_TO_STD * mad, ceiling))
 
 
 class AutoEncoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
     r"""Unsupervised outlier detection by autoencoder reconstruction error.
 
     An autoencoder trained on (mostly) normal data reconstructs rows like
-    its training rows well and unusual rows badly. The anomaly score of a
-    row is its mean squared reconstruction error,
+    its training rows well and unusual rows badly. :meth:`score_samples` is
+    the fitted autoencoder's own ``score_samples``, higher meaning more
+    normal as in scikit-learn's other outlier detectors:
 
-    .. math:: e(x) = \frac{1}{d} \lVert x - g(f(x)) \rVert^2 ,
+    - :class:`~skae.AutoEncoderTransformer`, :class:`~skae.SparseAE`,
+      :class:`~skae.ContractiveAE` and :class:`~skae.DenoisingAE`: minus the
+      mean squared reconstruction error,
 
-    and :meth:`score_samples` returns :math:`-e(x)`, so that higher means
-    more normal, as in scikit-learn's other outlier detectors.
-    :meth:`feature_errors` breaks the error down by feature, to show which
+      .. math:: -e(x) = -\frac{1}{d} \lVert x - g(f(x)) \rVert^2 ,
+
+      which equals ``-feature_errors(X).mean(axis=1)``;
+    - :class:`~skae.VariationalAE`: the evidence lower bound (ELBO, in
+      nats; see :meth:`~skae.VariationalAE.score_samples`), a log-likelihood
+      bound in which the decoder's learned noise level weighs the errors
+      and each row's KL divergence of its code counts too. It is neither
+      ``-feature_errors(X).mean(axis=1)`` nor on its scale.
+
+    Any other autoencoder's ``score_samples`` is used as it is.
+
+    :meth:`feature_errors` is always the squared residual of ``reconstruct``
+    (for a VariationalAE, the decoded mean code) per feature, to show which
     features made a row anomalous.
 
     The autoencoder is any skae autoencoder (``AutoEncoderTransformer``,
@@ -63,20 +112,32 @@ class AutoEncoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
           scores, so :meth:`predict` flags that fraction of the training
           rows.
         - "auto": a robust rule that needs no guess of the proportion. A
-          row is an outlier when its error exceeds the median training
-          error by more than 3 robust standard deviations,
-          ``offset_ = -(median(e) + 3 * 1.4826 * MAD(e))``, with ``e`` the
-          training errors and MAD their median absolute deviation (1.4826
-          MAD estimates a normal distribution's standard deviation). Median
-          and MAD are unmoved by up to half of the rows being extreme, so
-          the outliers cannot inflate the threshold that should catch
-          them, as a mean and standard deviation would. Reconstruction
-          errors are skewed to the right, so even clean data has a tail
-          above the threshold: expect a few percent of the training rows
-          flagged (2-3 % on the digits), not the 0.13 % of a normal
-          distribution. The threshold is only as good as the autoencoder's
-          training: an underfitted one has errors that vary more from row
-          to row.
+          row is an outlier when its score falls below the median training
+          score by more than 3 robust standard deviations,
+          ``offset_ = median(s) - 3 * 1.4826 * MAD(s)``, with ``s`` the
+          training scores and MAD their median absolute deviation (1.4826
+          MAD estimates a normal distribution's standard deviation); with
+          ``s = -e``, the error exceeds the median error by that much.
+          Median and MAD are unmoved by up to half of the rows being
+          extreme, so the outliers cannot inflate the threshold that should
+          catch them, as a mean and standard deviation would.
+          Reconstruction errors are skewed to the right, so even clean data
+          has a tail above the threshold: expect a few percent of the
+          training rows flagged (2-3 % on the digits), not the 0.13 % of a
+          normal distribution. The threshold is only as good as the
+          autoencoder's training: an underfitted one has errors that vary
+          more from row to row.
+
+          Identical rows get identical scores: the zeros of zero-inflated
+          data, a machine's idle periods. Such a point mass shrinks the
+          MAD, to 0 once it holds half of the rows, and the rule would
+          then flag every row that scores below it (40 % of 120 zero rows
+          and 80 rows of small noise). So when one score is shared by at
+          least 10 % of the training rows, those rows are left out of the
+          median and the MAD, which measure the spread of the other rows,
+          and ``offset_`` is never above that score: a score that common
+          is not an outlier's. The same data then has 2 % of its rows
+          flagged. On data without such ties the rule is unchanged.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the autoencoder's clone when its own ``random_state`` is
@@ -182,15 +243,18 @@ class AutoEncoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
         return self
 
     def _threshold(self, scores):
+        if self.contamination == "auto":
+            return robust_offset(scores)
         scores = scores.astype(np.float64)
-        if self.contamination != "auto":
-            return float(np.percentile(scores, 100.0 * self.contamination))
-        median = np.median(scores)
-        mad = np.median(np.abs(scores - median))
-        return float(median - _AUTO_DEVIATIONS * _MAD_TO_STD * mad)
+        return float(np.percentile(scores, 100.0 * self.contamination))
 
     def score_samples(self, X):
-        """Return minus each row's mean squared reconstruction error.
+        """Return the fitted autoencoder's score of each row.
+
+        ``autoencoder_.score_samples(X)``: minus the mean squared
+        reconstruction error for the plain, sparse, contractive and
+        denoising autoencoders, the ELBO for a
+        :class:`~skae.VariationalAE` (see the class description).
 
         Parameters
         ----------
@@ -240,10 +304,11 @@ class AutoEncoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
     def feature_errors(self, X):
         """Return the squared reconstruction residual of every feature.
 
-        The anomaly score explained: the mean of a row is its
-        reconstruction error, so ``-feature_errors(X).mean(axis=1)``
-        equals :meth:`score_samples` and the largest entries of a row name
-        the features that made it anomalous.
+        The anomaly score explained: the largest entries of a row name the
+        features that made it anomalous. The mean of a row is its
+        reconstruction error, so ``-feature_errors(X).mean(axis=1)`` equals
+        :meth:`score_samples` for the autoencoders scored by that error
+        (all but :class:`~skae.VariationalAE`, whose score is its ELBO).
 
         Parameters
         ----------

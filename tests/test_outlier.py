@@ -14,8 +14,14 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from skae import AutoEncoderTransformer
-from skae._outlier import AutoEncoderOutlierDetector
+from skae import (
+    AutoEncoderTransformer,
+    ContractiveAE,
+    DenoisingAE,
+    SparseAE,
+    VariationalAE,
+)
+from skae._outlier import AutoEncoderOutlierDetector, robust_offset
 
 FAST = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0, device="cpu")
 
@@ -107,6 +113,49 @@ def test_auto_threshold_catches_planted_outliers(planted):
     assert np.mean(labels[10:] == -1) < 0.05
 
 
+def test_auto_threshold_flags_a_few_percent_of_zero_inflated_data():
+    # 120 idle (all-zero) rows and 80 rows of small noise: the zero rows all
+    # get one score, the MAD of the scores is 0, and the plain median rule
+    # flagged every noise row (40 %).
+    X = np.zeros((200, 6))
+    X[120:] = 0.01 * np.random.default_rng(0).normal(size=(80, 6))
+    detector = AutoEncoderOutlierDetector(linear_ae()).fit(X)
+    scores = detector.score_samples(X)
+    assert_array_equal(scores[:120], scores[0])
+    flagged = detector.predict(X) == -1
+    assert not flagged[:120].any()
+    assert flagged.mean() <= 0.05
+
+
+@pytest.mark.parametrize("tied_error", [0.0, 1.0, 3.0])
+@pytest.mark.parametrize("share", [0.1, 0.3, 0.49, 0.5, 0.6, 0.9, 0.99])
+def test_auto_threshold_flags_a_few_percent_whatever_the_share_of_tied_rows(
+    share, tied_error
+):
+    # Errors of clean rows (a skewed chi-square, median 0.89) and a share of
+    # identical rows whose error lies below, inside or above them.
+    rng = np.random.default_rng(0)
+    n_tied = int(share * 1000)
+    errors = np.r_[np.full(n_tied, tied_error), rng.chisquare(6, 1000 - n_tied) / 6]
+    offset = robust_offset(-errors)
+    assert np.mean(-errors < offset) <= 0.05
+    assert -tied_error >= offset  # a score that common is no outlier's
+
+
+@pytest.mark.parametrize("n_tied", [0, 1, 5, 99])
+def test_auto_threshold_is_unchanged_without_a_point_mass(n_tied):
+    # Under 10 % of the rows share a score: the plain median and MAD rule.
+    scores = -np.random.default_rng(0).chisquare(6, 1001) / 6
+    scores[:n_tied] = scores[-1]
+    median = np.median(scores)
+    mad = np.median(np.abs(scores - median))
+    assert robust_offset(scores) == pytest.approx(median - 3 * 1.4826 * mad)
+
+
+def test_auto_threshold_of_identical_scores_flags_nothing():
+    assert robust_offset(np.full(50, -0.25)) == -0.25
+
+
 # ----------------------------------------------------------------- methods
 def test_scores_decision_and_labels_agree(planted):
     X, detector = planted
@@ -125,6 +174,34 @@ def test_feature_errors_are_squared_residuals_that_average_to_the_score(planted)
     assert errors.shape == X.shape
     assert_allclose(errors, (X - detector.autoencoder_.reconstruct(X)) ** 2)
     assert_allclose(-errors.mean(axis=1), detector.score_samples(X), rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "estimator", [AutoEncoderTransformer, SparseAE, ContractiveAE, DenoisingAE]
+)
+def test_score_is_minus_the_mean_feature_error_for_the_error_scored_family(
+    estimator,
+):
+    X = make_data(n_outliers=5)
+    detector = AutoEncoderOutlierDetector(estimator(n_components=2, **FAST)).fit(X)
+    scores = detector.score_samples(X)
+    assert_array_equal(scores, detector.autoencoder_.score_samples(X))
+    assert_allclose(scores, -detector.feature_errors(X).mean(axis=1), rtol=1e-10)
+
+
+def test_score_with_a_variational_autoencoder_is_its_elbo():
+    X = make_data(n_outliers=5)
+    vae = VariationalAE(n_components=2, **FAST)
+    detector = AutoEncoderOutlierDetector(vae).fit(X)
+    scores = detector.score_samples(X)
+    assert_array_equal(scores, detector.autoencoder_.score_samples(X))
+    # feature_errors stays the squared residual of the decoded mean code, but
+    # its row mean is not the score: the ELBO is on another scale.
+    assert_allclose(
+        detector.feature_errors(X), (X - detector.autoencoder_.reconstruct(X)) ** 2
+    )
+    assert not np.allclose(scores, -detector.feature_errors(X).mean(axis=1))
+    assert detector.predict(X).shape == (200,)
 
 
 def test_feature_errors_point_at_the_corrupted_pixel(digits_without_sevens):
