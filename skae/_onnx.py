@@ -14,6 +14,7 @@ import copy
 import logging
 import re
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -399,10 +400,34 @@ class _Probabilities(torch.nn.Module):
         return torch.softmax(self.module(x), dim=1)
 
 
+@dataclass(frozen=True)
+class _TorchGraph:
+    """What a converter exports with torch: a module around a fitted network.
+
+    Attributes
+    ----------
+    wrapper : callable
+        Called on a copy of ``model.module_``; returns the torch module to
+        export, whose outputs are the converter's.
+    model : estimator
+        The fitted skae estimator whose ``module_`` is exported.
+    outputs : list of str
+        The names, in the skl2onnx graph, that the outputs are copied into.
+    torch_outputs : list of str, default=None
+        The outputs' names in torch's graph (for readable node names); None
+        names them all ``y``.
+    """
+
+    wrapper: object
+    model: object
+    outputs: list
+    torch_outputs: list | None = None
+
+
 def _convert_transformer(scope, operator, container):
     model = operator.raw_operator
     outputs = [operator.outputs[0].full_name]
-    _add_torch_graph(scope, operator, container, _Codes, model, outputs)
+    _add_torch_graph(scope, operator, container, _TorchGraph(_Codes, model, outputs))
 
 
 def _convert_outlier_detector(scope, operator, container):
@@ -421,16 +446,13 @@ def _convert_outlier_detector(scope, operator, container):
             "returns."
         )
     outputs = [output.full_name for output in operator.outputs]
-    names = ["label", "scores", "score_samples"][: len(outputs)]
-    _add_torch_graph(
-        scope,
-        operator,
-        container,
+    graph = _TorchGraph(
         lambda module: _OutlierScores(module, float(detector.offset_), len(outputs)),
         autoencoder,
         outputs,
-        torch_outputs=names,
+        torch_outputs=["label", "scores", "score_samples"][: len(outputs)],
     )
+    _add_torch_graph(scope, operator, container, graph)
 
 
 def _convert_classifier(scope, operator, container):
@@ -439,7 +461,8 @@ def _convert_classifier(scope, operator, container):
     model = operator.raw_operator
     labels = _class_labels(model)
     probabilities = operator.outputs[1].full_name
-    _add_torch_graph(scope, operator, container, _Probabilities, model, [probabilities])
+    graph = _TorchGraph(_Probabilities, model, [probabilities])
+    _add_torch_graph(scope, operator, container, graph)
     classes = scope.get_unique_variable_name("classes")
     if labels.dtype.kind == "U":
         container.add_initializer(
@@ -468,13 +491,12 @@ def _convert_classifier(scope, operator, container):
     )
 
 
-def _add_torch_graph(
-    scope, operator, container, wrapper, model, outputs, torch_outputs=None
-):
-    """Export ``wrapper(model.module_)`` with torch and copy it into the graph.
+def _add_torch_graph(scope, operator, container, graph):
+    """Export ``graph.wrapper(graph.model.module_)`` and copy it into the graph.
 
-    The module is a copy, in eval mode, on the CPU, in the dtype of the
-    operator's input (float64 for double input, float32 otherwise).
+    ``graph`` is a :class:`_TorchGraph`. The module is a copy, in eval mode,
+    on the CPU, in the dtype of the operator's input (float64 for double
+    input, float32 otherwise).
     """
     opset = container.target_opset_onnx
     if opset is not None and opset < _MIN_OPSET:
@@ -497,15 +519,16 @@ def _add_torch_graph(
             to=1,  # TensorProto.FLOAT
             name=scope.get_unique_operator_name("Cast"),
         )
+    model = graph.model
     module = copy.deepcopy(model.module_).to("cpu", dtype).eval()
     traced = _export(
-        wrapper(module),
+        graph.wrapper(module),
         torch.zeros(_TRACE_ROWS, model.n_features_in_, dtype=dtype),
         opset,
-        torch_outputs or ["y"] * len(outputs),
+        graph.torch_outputs or ["y"] * len(graph.outputs),
         model,
     )
-    _inline(traced, scope, container, source, outputs)
+    _inline(traced, scope, container, source, graph.outputs)
 
 
 def _export(module, sample, opset, output_names, model):
