@@ -16,14 +16,17 @@ and nothing after. The JSON document names the estimator's class, its
 parameters, its fitted attributes and the skae / torch / scikit-learn
 versions; every array and tensor (the network weights, the optimizer state,
 numeric fitted arrays) lives in the safetensors part, which JSON refers to by
-key. :func:`load` builds only the classes listed in ``skae.__all__``, through
-their constructors, and reads tensors with safetensors: no pickle, so a file
-from a stranger cannot run code. The format is documented for users in
+key. :func:`load` builds only skae's public estimators (those in
+``skae.__all__``), through their constructors, and reads tensors with
+safetensors: no pickle, so a file from a stranger cannot run code. Every size
+the JSON declares is checked against what the file holds before anything is
+allocated. The format is documented for users in
 ``docs/persistence_and_scaling.rst``.
 """
 
 import hashlib
 import json
+import math
 import os
 import re
 import secrets
@@ -41,8 +44,16 @@ from sklearn.base import BaseEstimator
 from skorch import NeuralNet
 from skorch.history import History
 
+from ._autoencoder import AutoEncoderTransformer
+from ._classifier import EncoderClassifier
+from ._contractive import ContractiveAE
+from ._denoising import DenoisingAE
 from ._devices import resolve_device
 from ._net import BIAS_WITHOUT_DECAY
+from ._outlier import AutoEncoderOutlierDetector
+from ._sparse import SparseAE
+from ._variational import VariationalAE
+from ._version import __version__
 
 MAGIC = b"\x89SKAE\r\n\x1a\n"
 FORMAT_VERSION = 1
@@ -53,18 +64,28 @@ _NET_DTYPES = {"float16", "bfloat16", "float32", "float64"}
 # Data-dependent settings of a net that a rebuild from parameters cannot know.
 _NET_SIZES = ("batch_size", "iterator_valid__batch_size")
 _USE_PICKLE = "save this estimator with pickle (or joblib) instead"
-
-
-def _registry():
-    """Return the classes a model file may name: skae's public estimators."""
-    import skae
-
-    classes = {}
-    for name in skae.__all__:
-        obj = getattr(skae, name, None)
-        if isinstance(obj, type) and issubclass(obj, BaseEstimator):
-            classes[name] = obj
-    return classes
+# An array of strings is a NumPy array of fixed-width strings: its memory is
+# its number of items times its declared width. Together, a file's string
+# arrays may take at most this many bytes per byte of its JSON document, so
+# that a small file cannot declare a huge width (the strings themselves are
+# in the JSON).
+STRING_BYTES_PER_JSON_BYTE = 16
+_INT_KEY = re.compile(r"-?(0|[1-9][0-9]{0,18})\Z")
+_MAX_DIMENSIONS = 64  # NumPy's
+# The classes a model file may name: skae's public estimators, the classes
+# in skae.__all__.
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        AutoEncoderOutlierDetector,
+        AutoEncoderTransformer,
+        ContractiveAE,
+        DenoisingAE,
+        EncoderClassifier,
+        SparseAE,
+        VariationalAE,
+    )
+}
 
 
 def save(estimator, path):
@@ -91,7 +112,8 @@ def save(estimator, path):
         If the estimator is not one of skae's own classes, or holds a value
         that JSON and safetensors cannot represent: a callable
         ``architecture``, ``callbacks``, a ``RandomState`` instance as
-        ``random_state``. Such estimators can still be pickled.
+        ``random_state``, a dict whose keys are neither all strings nor all
+        integers. Such estimators can still be pickled.
 
     See Also
     --------
@@ -101,15 +123,14 @@ def save(estimator, path):
     --------
     >>> import io
     >>> import numpy as np
-    >>> from skae import AutoEncoderTransformer
-    >>> from skae._persistence import load, save
+    >>> import skae
     >>> X = np.random.default_rng(0).normal(size=(100, 5)).astype(np.float32)
-    >>> ae = AutoEncoderTransformer(max_iter=5, random_state=0).fit(X)
-    >>> file = io.BytesIO()  # or a path: save(ae, "model.skae")
-    >>> save(ae, file)
+    >>> ae = skae.AutoEncoderTransformer(max_iter=5, random_state=0).fit(X)
+    >>> file = io.BytesIO()  # or a path: skae.save(ae, "model.skae")
+    >>> skae.save(ae, file)
     >>> file.getvalue()[1:5]  # the magic bytes
     b'SKAE'
-    >>> loaded = load(io.BytesIO(file.getvalue()))
+    >>> loaded = skae.load(io.BytesIO(file.getvalue()))
     >>> np.array_equal(loaded.transform(X), ae.transform(X))
     True
     """
@@ -123,6 +144,16 @@ def save(estimator, path):
     weights = _save_tensors(writer.tensors)
     document["weights_sha256"] = hashlib.sha256(weights).hexdigest()
     text = json.dumps(document, allow_nan=False, separators=(",", ":")).encode()
+    if writer.string_bytes > STRING_BYTES_PER_JSON_BYTE * len(text):
+        # load would refuse the file (see _Reader.strings): refuse it here.
+        raise ValueError(
+            f"The arrays of strings of this {type(estimator).__name__} take "
+            f"{writer.string_bytes} bytes, more than a model file allows "
+            f"({STRING_BYTES_PER_JSON_BYTE} per byte of its JSON, "
+            f"{len(text)}): their fixed width is far above their strings' "
+            "length (narrow them to their strings, as np.array(a.tolist()) "
+            f"does), or {_USE_PICKLE}."
+        )
     data = b"".join(
         [MAGIC, _LENGTH.pack(len(text)), text, _LENGTH.pack(len(weights)), weights]
     )
@@ -150,7 +181,11 @@ def load(path, *, device=None):
     parameters and attributes read as JSON and weights read with safetensors:
     nothing is unpickled, so loading a file from an untrusted source cannot
     run code. Anything that is not a well-formed skae model file is rejected
-    with a ValueError before any estimator is built.
+    with a ValueError before any estimator is built, and every size that the
+    JSON declares (an array's shape and dtype, the network's layers) is
+    checked against the data the file holds before anything is allocated:
+    a small file cannot make ``load`` allocate much more memory than its
+    own size.
 
     Parameters
     ----------
@@ -186,10 +221,9 @@ def load(path, *, device=None):
     --------
     >>> import io
     >>> import numpy as np
-    >>> from skae import AutoEncoderTransformer
-    >>> from skae._persistence import load, save
-    >>> X = np.random.default_rng(0).normal(size=(100, 5)).astype(np.float32)
+    >>> from skae import AutoEncoderTransformer, load, save
     >>> file = io.BytesIO()
+    >>> X = np.random.default_rng(0).normal(size=(100, 5)).astype(np.float32)
     >>> save(AutoEncoderTransformer(max_iter=5, random_state=0).fit(X), file)
     >>> ae = load(io.BytesIO(file.getvalue()), device="cpu")
     >>> ae.device_
@@ -210,12 +244,10 @@ def load(path, *, device=None):
     else:
         with open(path, "rb") as file:
             data = file.read()
-    document, tensors = _parse(data)
+    document, tensors, json_size = _parse(data)
     versions = document.get("versions")
     if not isinstance(versions, dict):
         raise ValueError("Not a valid skae model file: no versions recorded.")
-    from skae import __version__
-
     if versions.get("skae") != __version__:
         warnings.warn(
             f"This model was saved with skae {versions.get('skae')} and is "
@@ -224,7 +256,7 @@ def load(path, *, device=None):
         )
     if device is not None:
         device = torch.device(resolve_device(str(device)))
-    reader = _Reader(tensors, device)
+    reader = _Reader(tensors, device, STRING_BYTES_PER_JSON_BYTE * json_size)
     node = document.get("estimator")
     try:
         estimator = reader.estimator(node, "estimator")
@@ -246,8 +278,6 @@ def load(path, *, device=None):
 
 
 def _versions():
-    from skae import __version__
-
     return {
         "skae": __version__,
         "torch": torch.__version__,
@@ -304,7 +334,7 @@ def _parse(data):
         tensors = _load_tensors(weights)
     except (SafetensorError, ValueError, RuntimeError) as exc:
         raise ValueError(f"Not a valid skae model file: bad weights ({exc}).") from None
-    return document, tensors
+    return document, tensors, len(text)
 
 
 def _chunk(data, position, what):
@@ -332,7 +362,8 @@ class _Writer:
 
     def __init__(self):
         self.tensors = {}
-        self.classes = _registry()
+        # The memory that load gives the arrays of strings.
+        self.string_bytes = 0
 
     def tensor(self, key, value):
         if key in self.tensors:
@@ -342,7 +373,7 @@ class _Writer:
 
     def estimator(self, estimator, key, *, fitted):
         cls = type(estimator)
-        if self.classes.get(cls.__name__) is not cls:
+        if _CLASSES.get(cls.__name__) is not cls:
             raise ValueError(
                 f"skae.save writes skae's own estimators only (those in "
                 f"skae.__all__), not {cls.__module__}.{cls.__qualname__}; "
@@ -407,11 +438,8 @@ class _Writer:
             return (
                 items if isinstance(value, list) else {"type": "tuple", "items": items}
             )
-        if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-            items = {
-                k: self.value(v, f"{key}.{k}", what, fitted) for k, v in value.items()
-            }
-            return {"type": "dict", "items": items}
+        if isinstance(value, dict) and _key_type(value) is not None:
+            return self.mapping(value, key, what, fitted)
         if isinstance(value, np.ndarray):
             return self.array(value, key, what)
         if isinstance(value, torch.Tensor):
@@ -428,6 +456,18 @@ class _Writer:
             f"(only JSON values, arrays and skae estimators); {_USE_PICKLE}."
         )
 
+    def mapping(self, value, key, what, fitted):
+        """JSON for a dict with string keys or with integer keys."""
+        items = {
+            str(k): self.value(v, f"{key}.{k}", what, fitted) for k, v in value.items()
+        }
+        node = {"type": "dict", "items": items}
+        if _key_type(value) is int:
+            # JSON keys are strings: say so for keys that were integers,
+            # such as the bottleneck sizes of bottleneck_scores_.
+            node["keys"] = "int"
+        return node
+
     def array(self, value, key, what):
         if value.dtype.kind in "biuf":
             native = value.astype(value.dtype.newbyteorder("="), copy=False)
@@ -443,6 +483,8 @@ class _Writer:
                 for v in value.flat
             )
         ):
+            if value.dtype.kind == "U":
+                self.string_bytes += value.nbytes
             return {
                 "type": "ndarray",
                 "dtype": "object" if value.dtype.kind == "O" else value.dtype.str,
@@ -496,11 +538,13 @@ class _Writer:
 class _Reader:
     """Builds estimators back from a model file's JSON and tensors."""
 
-    def __init__(self, tensors, device):
+    def __init__(self, tensors, device, string_budget):
         self.tensors = tensors
         self.device = device
         self.used = set()
-        self.classes = _registry()
+        # The bytes that the arrays of strings may still take (they are
+        # fixed-width NumPy arrays: a declared width is memory).
+        self.string_budget = string_budget
 
     def tensor(self, key):
         if not isinstance(key, str) or key not in self.tensors:
@@ -513,11 +557,11 @@ class _Reader:
         if node["type"] != "estimator":
             raise ValueError(f"Not a valid skae model file: {what} is no estimator.")
         name = node["class"]
-        cls = self.classes.get(name) if isinstance(name, str) else None
+        cls = _CLASSES.get(name) if isinstance(name, str) else None
         if cls is None:
             raise ValueError(
                 f"Not a valid skae model file: {name!r} is not one of skae's "
-                f"estimators ({', '.join(sorted(self.classes))})."
+                f"estimators ({', '.join(sorted(_CLASSES))})."
             )
         params = node["params"]
         if not isinstance(params, dict):
@@ -577,10 +621,7 @@ class _Reader:
             _check_node(node, {"type", "items"}, set(), what)
             return tuple(self.value(v, what) for v in _list(node["items"], what))
         if kind == "dict":
-            _check_node(node, {"type", "items"}, set(), what)
-            if not isinstance(node["items"], dict):
-                raise ValueError(f"Not a valid skae model file: bad dict in {what}.")
-            return {k: self.value(v, what) for k, v in node["items"].items()}
+            return self.mapping(node, what)
         if kind == "tensor":
             _check_node(node, {"type", "tensor", "on_device"}, set(), what)
             tensor = self.tensor(node["tensor"])
@@ -590,6 +631,18 @@ class _Reader:
         if kind == "ndarray":
             return self.array(node, what)
         raise ValueError(f"Not a valid skae model file: unknown {kind!r} in {what}.")
+
+    def mapping(self, node, what):
+        _check_node(node, {"type", "items"}, {"keys"}, what)
+        items = node["items"]
+        keys = node.get("keys", "str")
+        if not isinstance(items, dict) or keys not in ("str", "int"):
+            raise ValueError(f"Not a valid skae model file: bad dict in {what}.")
+        if keys == "int":
+            if not all(_INT_KEY.match(k) for k in items):
+                raise ValueError(f"Not a valid skae model file: bad key in {what}.")
+            return {int(k): self.value(v, what) for k, v in items.items()}
+        return {k: self.value(v, what) for k, v in items.items()}
 
     def array(self, node, what):
         if "tensor" in node:
@@ -601,16 +654,47 @@ class _Reader:
             return array
         _check_node(node, {"type", "dtype", "shape", "items"}, set(), what)
         dtype = _numpy_dtype(node["dtype"], what, "UO")
-        items = [self.value(v, what) for v in _list(node["items"], what)]
+        items = _list(node["items"], what)
         shape = _list(node["shape"], what)
-        if not all(isinstance(v, (str, int, float, np.generic)) for v in items) or (
-            not all(isinstance(n, int) and n >= 0 for n in shape)
-            or int(np.prod(shape)) != len(items)
-        ):
+        # The shape and the width must be those of the items given, checked
+        # before the array is allocated.
+        dimensions = len(shape) <= _MAX_DIMENSIONS and all(
+            type(n) is int and n >= 0 for n in shape
+        )
+        if not dimensions or math.prod(shape) != len(items):
             raise ValueError(f"Not a valid skae model file: bad array in {what}.")
+        if dtype.kind == "U":
+            self.strings(items, dtype, what)
+        else:
+            items = [self.array_item(v, what) for v in items]
         array = np.empty(len(items), dtype=dtype)
         array[:] = items
         return array.reshape(shape)
+
+    def strings(self, items, dtype, what):
+        """Check the items of a string array and take its memory's budget."""
+        width = dtype.itemsize // np.dtype("U1").itemsize
+        if width < 1 or not all(isinstance(v, str) and len(v) <= width for v in items):
+            raise ValueError(
+                f"Not a valid skae model file: the strings of {what} do not "
+                f"fit its dtype {dtype.str}."
+            )
+        self.string_budget -= len(items) * dtype.itemsize
+        if self.string_budget < 0:
+            raise ValueError(
+                f"Not a valid skae model file: its arrays of strings would take "
+                f"more than {STRING_BYTES_PER_JSON_BYTE} bytes of memory per "
+                f"byte of its JSON ({what} declares {len(items)} strings of "
+                f"dtype {dtype.str})."
+            )
+
+    def array_item(self, node, what):
+        """Return an item of an object array: a string or a number."""
+        if isinstance(node, dict) and node.get("type") in ("float", "numpy"):
+            return self.value(node, what)
+        if not isinstance(node, (str, int, float)):
+            raise ValueError(f"Not a valid skae model file: bad array in {what}.")
+        return node
 
     def net(self, estimator, record, what):
         _check_node(
@@ -623,19 +707,31 @@ class _Reader:
             raise ValueError(f"Not a valid skae model file: bad dtype in {what}.")
         dtype = getattr(torch, record["dtype"])
         device = self.device or _default_device(estimator)
-        sizes = record["sizes"]
-        if not isinstance(sizes, dict) or not all(
-            isinstance(sizes.get(name), int) and sizes[name] >= 1 for name in _NET_SIZES
-        ):
-            raise ValueError(f"Not a valid skae model file: bad sizes in {what}.")
+        sizes = _net_sizes(record["sizes"], what)
+        weights = self.module_weights(estimator, dtype, what)
+        net = estimator._rebuild_net(
+            dtype=dtype, device=device, batch_size=sizes["batch_size"]
+        )
+        for name in _NET_SIZES:
+            setattr(net, name, sizes[name])
+        net.module_.load_state_dict(weights)
+        self.optimizer_state(estimator, net, record["optimizer"], what)
+        net.history = _history(record["history"], what)
+        net.module_.eval()
+        estimator.net_ = net
+
+    def module_weights(self, estimator, dtype, what):
+        """Return the module's weights in the file, checked against the estimator.
+
+        The shapes are compared on the meta device first: a file that
+        declares a huge network is refused before anything is allocated.
+        """
         prefix = f"{what}.module."
         weights = {
             key[len(prefix) :]: self.tensor(key)
             for key in self.tensors
             if key.startswith(prefix)
         }
-        # The shapes are compared on the meta device first: a file that
-        # declares a huge network is refused before anything is allocated.
         with torch.device("meta"):
             expected = estimator._rebuild_module(dtype).state_dict()
         if weights.keys() != expected.keys() or any(
@@ -646,19 +742,16 @@ class _Reader:
                 f"Not a valid skae model file: the weights in {what} do not fit "
                 f"the {type(estimator).__name__} that its parameters describe."
             )
-        net = estimator._rebuild_net(
-            dtype=dtype, device=device, batch_size=sizes["batch_size"]
-        )
-        for name in _NET_SIZES:
-            setattr(net, name, sizes[name])
-        net.module_.load_state_dict(weights)
-        optimizer = record["optimizer"]
-        _check_node(optimizer, {"state", "param_groups"}, set(), what)
+        return weights
+
+    def optimizer_state(self, estimator, net, record, what):
+        """Load the optimizer's state into the rebuilt net's optimizer."""
+        _check_node(record, {"state", "param_groups"}, set(), what)
         state = {}
-        for entry in _list(optimizer["state"], what):
+        for entry in _list(record["state"], what):
             index, values = _list(entry, what)
             state[index] = self.value(values, what)
-        groups = self.value(optimizer["param_groups"], what)
+        groups = self.value(record["param_groups"], what)
         if isinstance(groups, list) and len(groups) != len(net.optimizer_.param_groups):
             # Written before 0.2 gave the biases a group of their own only
             # under weight decay: rebuild the optimizer with that layout.
@@ -674,12 +767,45 @@ class _Reader:
                 f"not fit the {type(estimator).__name__} that its parameters "
                 f"describe ({error})."
             ) from None
-        history = _list(record["history"], what)
-        if not all(isinstance(epoch, dict) for epoch in history):
-            raise ValueError(f"Not a valid skae model file: bad history in {what}.")
-        net.history = History([{**epoch, "batches": []} for epoch in history])
-        net.module_.eval()
-        estimator.net_ = net
+        # torch does not compare the state's shapes with the parameters'
+        # (a mismatched moment would broadcast silently in the next step).
+        for parameter, entry in net.optimizer_.state.items():
+            if any(
+                isinstance(v, torch.Tensor) and v.ndim and v.shape != parameter.shape
+                for v in entry.values()
+            ):
+                raise ValueError(
+                    f"Not a valid skae model file: the optimizer state in {what} "
+                    "has a tensor whose shape is not its parameter's."
+                )
+
+
+def _net_sizes(sizes, what):
+    """Return the batch sizes of a saved net, checked."""
+    if not isinstance(sizes, dict) or not all(
+        isinstance(sizes.get(name), int) and sizes[name] >= 1 for name in _NET_SIZES
+    ):
+        raise ValueError(f"Not a valid skae model file: bad sizes in {what}.")
+    return sizes
+
+
+def _history(records, what):
+    """Return a saved net's epoch-level history, without per-batch records."""
+    records = _list(records, what)
+    if not all(isinstance(epoch, dict) for epoch in records):
+        raise ValueError(f"Not a valid skae model file: bad history in {what}.")
+    return History([{**epoch, "batches": []} for epoch in records])
+
+
+def _key_type(mapping):
+    """Return str or int when every key of the dict is one, else None."""
+    if all(isinstance(k, str) for k in mapping):
+        return str
+    if all(
+        isinstance(k, (int, np.integer)) and not isinstance(k, bool) for k in mapping
+    ):
+        return int
+    return None
 
 
 def _default_device(estimator):
@@ -712,7 +838,7 @@ def _list(value, what):
 def _numpy_dtype(name, what, kinds):
     try:
         dtype = np.dtype(name) if isinstance(name, str) else None
-    except TypeError:
+    except (TypeError, ValueError, OverflowError):
         dtype = None
     if dtype is None or dtype.kind not in kinds:
         raise ValueError(f"Not a valid skae model file: bad dtype in {what}.")

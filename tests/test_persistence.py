@@ -1,26 +1,37 @@
 """Safe model files: skae._persistence.save / load."""
 
+import hashlib
 import inspect
 import io
 import json
 import pickle
 import struct
+import tracemalloc
 import warnings
 import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
+import safetensors.torch
 import torch
 from numpy.testing import assert_array_equal
-from sklearn.base import clone, is_classifier
+from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import LRScheduler
 
 import skae
-from skae import AutoEncoderTransformer, DenoisingAE, VariationalAE
+from skae import (
+    AutoEncoderOutlierDetector,
+    AutoEncoderTransformer,
+    ContractiveAE,
+    DenoisingAE,
+    EncoderClassifier,
+    SparseAE,
+    VariationalAE,
+)
 from skae._net import adopt_optimizer_state
-from skae._persistence import MAGIC, load, save
+from skae._persistence import _CLASSES, MAGIC, STRING_BYTES_PER_JSON_BYTE, load, save
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -104,6 +115,40 @@ def fitted():
     return fast_autoencoder().fit(X)
 
 
+def assert_same(loaded, original, where="estimator"):
+    """Assert that a loaded value is the saved one: same types, same values."""
+    assert type(loaded) is type(original), where
+    if isinstance(original, BaseEstimator):
+        assert repr(loaded) == repr(original), where
+        assert vars(loaded).keys() == vars(original).keys(), where
+        for name, value in vars(original).items():
+            if name == "net_":
+                value, loaded_value = value.module_, loaded.net_.module_
+                value, loaded_value = value.state_dict(), loaded_value.state_dict()
+            else:
+                loaded_value = getattr(loaded, name)
+            assert_same(loaded_value, value, f"{where}.{name}")
+    elif isinstance(original, np.ndarray):
+        assert loaded.dtype == original.dtype, where
+        assert_array_equal(loaded, original, err_msg=where)
+    elif isinstance(original, torch.Tensor):
+        assert loaded.dtype == original.dtype, where
+        assert torch.equal(loaded.cpu(), original.cpu()), where
+    elif isinstance(original, dict):
+        assert list(loaded) == list(original), where  # keys, their types, order
+        assert [type(k) for k in loaded] == [type(k) for k in original], where
+        for key, value in original.items():
+            assert_same(loaded[key], value, f"{where}[{key!r}]")
+    elif isinstance(original, (list, tuple)):
+        assert len(loaded) == len(original), where
+        for i, (a, b) in enumerate(zip(loaded, original, strict=True)):
+            assert_same(a, b, f"{where}[{i}]")
+    elif isinstance(original, float) and np.isnan(original):
+        assert np.isnan(loaded), where
+    else:
+        assert loaded == original, where
+
+
 # ---------------------------------------------------------------- round trip
 @pytest.mark.parametrize("estimator", skae_estimators(), ids=lambda e: type(e).__name__)
 def test_round_trip_gives_identical_outputs_for_every_skae_estimator(
@@ -133,6 +178,111 @@ def test_unfitted_estimator_round_trips_unfitted(estimator):
     assert repr(loaded) == repr(estimator)
     with pytest.raises(Exception, match="not fitted"):
         check_is_fitted(loaded)
+
+
+FAST = {"hidden_layer_sizes": (8,), "max_iter": 2, "random_state": 0}
+SEQUENCE = {"input_shape": (8, 3)}  # 24 features: 8 steps of 3 channels
+# Every setting the documentation describes, each fitted on 40 rows of 24
+# features in [0, 1] (binary cross-entropy needs them there).
+SETTINGS = {
+    "early_stopping": lambda: AutoEncoderTransformer(early_stopping=True, **FAST),
+    "float-n_components": lambda: AutoEncoderTransformer(n_components=0.9, **FAST),
+    "n_components=0": lambda: AutoEncoderTransformer(n_components=0, **FAST),
+    "dropout": lambda: AutoEncoderTransformer(dropout=0.3, **FAST),
+    "bfloat16": lambda: AutoEncoderTransformer(precision="bfloat16", **FAST),
+    "mlp": lambda: AutoEncoderTransformer(architecture="mlp", **FAST),
+    "conv": lambda: AutoEncoderTransformer(
+        architecture="conv", input_shape=(2, 3, 4), **FAST
+    ),
+    "lstm": lambda: AutoEncoderTransformer(architecture="lstm", **SEQUENCE, **FAST),
+    "gru": lambda: AutoEncoderTransformer(architecture="gru", **SEQUENCE, **FAST),
+    "transformer": lambda: AutoEncoderTransformer(
+        architecture="transformer", **SEQUENCE, **FAST
+    ),
+    **{
+        f"denoising-{noise}": lambda noise=noise: DenoisingAE(noise=noise, **FAST)
+        for noise in ("gaussian", "uniform", "masking", "salt_and_pepper")
+    },
+    **{
+        f"sparse-{sparsity}": lambda s=sparsity: SparseAE(sparsity=s, **FAST)
+        for sparsity in ("l1", "kl")
+    },
+    "contractive": lambda: ContractiveAE(**FAST),
+    "variational-mse": lambda: VariationalAE(loss="mse", **FAST),
+    "variational-l1": lambda: VariationalAE(loss="l1", **FAST),
+    "variational-bce": lambda: VariationalAE(
+        loss="bce", output_activation="sigmoid", **FAST
+    ),
+    "variational-conv-dropout": lambda: VariationalAE(
+        architecture="conv", input_shape=(2, 3, 4), dropout=0.2, **FAST
+    ),
+    "outlier-detector": lambda: AutoEncoderOutlierDetector(
+        AutoEncoderTransformer(**FAST), contamination=0.1, random_state=0
+    ),
+    "classifier": lambda: EncoderClassifier(
+        AutoEncoderTransformer(dropout=0.2, **FAST), max_iter=2, random_state=0
+    ),
+    "classifier-early_stopping": lambda: EncoderClassifier(
+        AutoEncoderTransformer(**FAST),
+        early_stopping=True,
+        max_iter=2,
+        random_state=0,
+    ),
+}
+
+
+@pytest.mark.parametrize("setting", SETTINGS)
+def test_round_trip_of_every_documented_setting(setting):
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 24)).astype(np.float32)
+    y = np.where(X[:, 0] > 0.5, "up", "down")
+    estimator = fit(SETTINGS[setting](), X, y)
+    loaded = round_trip(estimator)
+    assert_same(loaded, estimator)
+    for method in OUTPUTS:
+        if hasattr(estimator, method):
+            expected = getattr(estimator, method)(X)
+            assert_array_equal(getattr(loaded, method)(X), expected, err_msg=method)
+
+
+def test_integer_keys_stay_integers():
+    # A float n_components keeps the R² of every size tried, by size.
+    X, _ = make_data()
+    ae = fast_autoencoder(n_components=0.9).fit(X)
+    document, _ = split(file_bytes(ae))
+    scores = document["estimator"]["fitted"]["bottleneck_scores_"]
+    assert scores["keys"] == "int"
+    loaded = round_trip(ae)
+    assert loaded.bottleneck_scores_ == ae.bottleneck_scores_
+    assert all(type(k) is int for k in loaded.bottleneck_scores_)
+
+
+def test_dict_with_mixed_keys_cannot_be_saved():
+    ae = fast_autoencoder()
+    ae.mixed_ = {1: 0.5, "two": 0.25}
+    with pytest.raises(ValueError, match=r"'mixed_' is a dict.*pickle"):
+        file_bytes(ae)
+
+
+@pytest.mark.parametrize("key", ["01", "+1", "1.0", "x", "1" * 20, " 1"])
+def test_malformed_integer_keys_are_rejected(key):
+    X, _ = make_data()
+    document, weights = split(file_bytes(fast_autoencoder(n_components=0.9).fit(X)))
+    scores = document["estimator"]["fitted"]["bottleneck_scores_"]
+    scores["items"][key] = 0.5
+    with pytest.raises(ValueError, match="bad key in"):
+        load(io.BytesIO(join(document, weights)))
+
+
+def test_model_files_name_exactly_the_estimators_of_skae_all():
+    public = {
+        name
+        for name in skae.__all__
+        if isinstance(getattr(skae, name), type)
+        and issubclass(getattr(skae, name), BaseEstimator)
+    }
+    assert set(_CLASSES) == public
+    assert all(_CLASSES[name] is getattr(skae, name) for name in public)
 
 
 def test_fitted_attributes_survive(fitted):
@@ -424,6 +574,104 @@ def test_tampered_json_is_rejected(fitted, what, match):
     data = join(tamper(document, what), weights)
     with pytest.raises(ValueError, match=match):
         load(io.BytesIO(data))
+
+
+def with_strings(data, dtype, items, shape=None, name="names_"):
+    """A model file with one more fitted attribute: an array of strings."""
+    document, weights = split(data)
+    document["estimator"]["fitted"][name] = {
+        "type": "ndarray",
+        "dtype": dtype,
+        "shape": [len(items)] if shape is None else shape,
+        "items": items,
+    }
+    return join(document, weights)
+
+
+def test_declared_string_width_is_refused_before_it_is_allocated(fitted):
+    # A few bytes of JSON declaring 30,000,000-character strings: 114 MiB
+    # each, 572 MiB for five, from a 16 KB file, before the bound.
+    data = file_bytes(fitted)
+    for i in range(5):
+        data = with_strings(data, "<U30000000", ["f0"], name=f"names{i}_")
+    assert len(data) < 20_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="arrays of strings would take more"):
+            load(io.BytesIO(data))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < STRING_BYTES_PER_JSON_BYTE * len(data)
+
+
+def test_string_arrays_wider_than_their_strings_round_trip_within_the_bound():
+    X, _ = make_data()
+    ae = fast_autoencoder().fit(X)
+    ae.names_ = np.array([["a", "bb"], ["ccc", ""]], dtype="<U40")
+    loaded = round_trip(ae)
+    assert loaded.names_.dtype == np.dtype("<U40")
+    assert_array_equal(loaded.names_, ae.names_)
+
+
+def test_save_refuses_string_arrays_that_load_would_refuse():
+    X, _ = make_data()
+    ae = fast_autoencoder().fit(X)
+    ae.names_ = np.array(["a", "b"], dtype="<U200000")
+    with pytest.raises(
+        ValueError, match=r"more than a model file allows.*np.array\(a.tolist\(\)\)"
+    ):
+        file_bytes(ae)
+    ae.names_ = np.array(ae.names_.tolist())  # narrowed: saved
+    assert round_trip(ae).names_.dtype == np.dtype("<U1")
+
+
+@pytest.mark.parametrize(
+    "dtype, items, shape, match",
+    [
+        ("<U1", ["abc"], None, "do not fit its dtype <U1"),
+        ("<U0", [""], None, "do not fit its dtype"),
+        ("<U3", ["a", 1], None, "do not fit its dtype"),
+        ("<U3", ["a", "b"], [3], "bad array"),
+        ("<U3", ["a", "b"], [2, 1000000000], "bad array"),
+        ("<U3", ["a"], [True], "bad array"),
+        ("<U3", [], [-1, 0], "bad array"),
+        ("<U3", [], [0] * 65, "bad array"),
+        ("object", ["a", {"type": "estimator"}], None, "bad array"),
+        ("object", ["a", ["b"]], None, "bad array"),
+        ("V8", ["a"], None, "bad dtype"),
+        ("<U99999999999999999999", ["a"], None, "bad dtype"),
+    ],
+    ids=[
+        "longer than the width",
+        "no width",
+        "a number in a string array",
+        "more elements than items",
+        "a huge dimension",
+        "a boolean dimension",
+        "a negative dimension",
+        "65 dimensions",
+        "an estimator in an object array",
+        "a list in an object array",
+        "a void dtype",
+        "an impossible width",
+    ],
+)
+def test_string_arrays_must_be_what_their_items_are(fitted, dtype, items, shape, match):
+    data = with_strings(file_bytes(fitted), dtype, items, shape)
+    with pytest.raises(ValueError, match=match):
+        load(io.BytesIO(data))
+
+
+def test_optimizer_state_of_another_shape_is_rejected(fitted):
+    document, weights = split(file_bytes(fitted))
+    tensors = safetensors.torch.load(weights)
+    key = next(k for k in sorted(tensors) if k.endswith("exp_avg"))
+    tensors[key] = tensors[key].flatten()[:1]  # would broadcast in a step
+    weights = safetensors.torch.save(tensors)
+    document["weights_sha256"] = hashlib.sha256(weights).hexdigest()
+    with pytest.raises(ValueError, match="shape is not its parameter's"):
+        load(io.BytesIO(join(document, weights)))
 
 
 def test_invalid_json_is_rejected(fitted):
