@@ -264,8 +264,8 @@ class AutoEncoderOutlierDetector(DocLinkMixin, OutlierMixin, BaseEstimator):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Higher means more normal. Of X's floating dtype (float32 for
-            other input).
+            Higher means more normal. Of the dtype the autoencoder's
+            ``score_samples`` returns.
         """
         X = check_fitted_input(self, X)
         return self.autoencoder_.score_samples(X)
