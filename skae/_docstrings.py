@@ -119,8 +119,13 @@ device : str, default="auto"
     unavailable device raises ValueError in ``fit``.
 
 verbose : int, default=0
-    0 is silent; 1 prints a table per epoch (epoch, train loss, valid loss,
-    seconds) and shows a progress bar.
+    0 is silent. 1 shows one progress bar over the epochs (on stderr, or a
+    widget in Jupyter) with the training loss and, with
+    ``early_stopping``, the validation score; where stderr is not a
+    terminal (a log file, a pipe) each epoch writes one plain line
+    instead. 2 prints a table per epoch on stdout (epoch, training loss
+    and score, validation loss and score, seconds), its best values
+    coloured on a terminal only.
 
 warm_start : bool, default=False
     Continue training the previous fit's network. Every training parameter

@@ -259,7 +259,7 @@ def test_convergence_warning_when_max_iter_is_hit():
 
 
 def test_verbose_prints_the_epoch_table(capsys):
-    fast(max_iter=2, verbose=1, early_stopping=True).fit(*make_data())
+    fast(max_iter=2, verbose=2, early_stopping=True).fit(*make_data())
     out = capsys.readouterr().out
     assert re.search(
         r"epoch\s+train_loss\s+train_score\s+valid_loss\s+valid_score", out
