@@ -5,6 +5,7 @@ import math
 from torch import nn
 
 from ._layers import (
+    LayerSettings,
     _EncoderDecoder,
     check_input_shape,
     hidden_dropout,
@@ -52,17 +53,9 @@ class _ConvEncoder(nn.Module):
 class _ConvDecoder(nn.Module):
     """Linear expansion, transposed convolutions, crop/pad to the image size."""
 
-    def __init__(
-        self,
-        input_shape,
-        channels,
-        n_components,
-        feature_shape,
-        activation,
-        output_activation,
-        dropout=0.0,
-    ):
+    def __init__(self, input_shape, channels, n_components, feature_shape, settings):
         super().__init__()
+        activation, output_activation, dropout = settings
         self.input_shape = input_shape
         self.feature_shape = feature_shape
         self.n_components = n_components
@@ -214,9 +207,7 @@ class ConvAutoEncoder(_EncoderDecoder):
             channels,
             n_components,
             self.encoder.feature_shape,
-            activation,
-            output_activation,
-            dropout,
+            LayerSettings(activation, output_activation, dropout),
         )
 
     @property

@@ -1,6 +1,7 @@
 """Named activations shared by every architecture."""
 
 import math
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -60,6 +61,28 @@ def make_activation(name):
         raise ValueError(
             f"Unknown activation {name!r}; expected one of {sorted(ACTIVATIONS)}."
         ) from None
+
+
+class LayerSettings(NamedTuple):
+    """The settings a decoder shares with its autoencoder's constructor.
+
+    The shaped architectures (:class:`ConvAutoEncoder`,
+    :class:`RecurrentAutoEncoder`, :class:`TransformerAutoEncoder`) pass
+    them to their decoder as one immutable object.
+
+    Parameters
+    ----------
+    activation : str
+        Hidden activation, a key of ``ACTIVATIONS``.
+    output_activation : str
+        Activation applied to the reconstruction, a key of ``ACTIVATIONS``.
+    dropout : float, default=0.0
+        Probability of zeroing each hidden unit in training.
+    """
+
+    activation: str
+    output_activation: str
+    dropout: float = 0.0
 
 
 def check_input_shape(input_shape, n_features, layout):

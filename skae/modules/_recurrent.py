@@ -4,6 +4,7 @@ import torch
 from torch import nn
 
 from ._layers import (
+    LayerSettings,
     _EncoderDecoder,
     check_input_shape,
     hidden_dropout,
@@ -66,17 +67,9 @@ class _RecurrentEncoder(nn.Module):
 class _RecurrentDecoder(nn.Module):
     """Code -> initial states; code repeated over time -> RNN -> per-step linear."""
 
-    def __init__(
-        self,
-        input_shape,
-        widths,
-        n_components,
-        cell,
-        activation,
-        output_activation,
-        dropout=0.0,
-    ):
+    def __init__(self, input_shape, widths, n_components, cell, settings):
         super().__init__()
+        activation, output_activation, dropout = settings
         self.input_shape = input_shape
         self.n_components = n_components
         self.cell = cell
@@ -218,9 +211,7 @@ class RecurrentAutoEncoder(_EncoderDecoder):
             widths,
             n_components,
             cell,
-            activation,
-            output_activation,
-            dropout,
+            LayerSettings(activation, output_activation, dropout),
         )
 
     @property

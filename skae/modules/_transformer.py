@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ._layers import (
+    LayerSettings,
     _EncoderDecoder,
     check_input_shape,
     hidden_dropout,
@@ -86,17 +87,9 @@ class _TransformerEncoder(nn.Module):
 class _TransformerDecoder(nn.Module):
     """Code + learned position queries, self-attention, per-step readout."""
 
-    def __init__(
-        self,
-        input_shape,
-        d_model,
-        n_layers,
-        n_components,
-        activation,
-        output_activation,
-        dropout=0.0,
-    ):
+    def __init__(self, input_shape, d_model, n_layers, n_components, settings):
         super().__init__()
+        activation, output_activation, dropout = settings
         self.input_shape = input_shape
         self.n_components = n_components
         self.expand = nn.Linear(n_components, d_model)
@@ -213,9 +206,7 @@ class TransformerAutoEncoder(_EncoderDecoder):
             d_model,
             n_layers,
             n_components,
-            activation,
-            output_activation,
-            dropout,
+            LayerSettings(activation, output_activation, dropout),
         )
 
     @property
