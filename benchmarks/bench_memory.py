@@ -3,7 +3,10 @@
 Run with ``.venv/bin/python benchmarks/bench_memory.py`` (1.5 GB float32 by
 default, on a 1000-64-8-64-1000 network; ``--gb 0.2`` for a quick run;
 ``--sparse`` for the 200,000 x 50,000 CSR matrix with 400,000 non-zeros that
-would take 40 GB dense, on a linear 50,000-8-50,000 network).
+would take 40 GB dense, on a linear 50,000-8-50,000 network;
+``--sparse-validation`` for a 20,000 x 20,000 CSR matrix holding 156 KB of
+values, fitted without and with ``early_stopping``: the validation rows must
+be densified a batch at a time too).
 
 Each measurement runs in a fresh subprocess so that nothing else the parent
 allocated counts. The child imports torch and skae, fits a tiny model once
@@ -42,6 +45,7 @@ config = json.loads(sys.argv[1])
 warnings.simplefilter("ignore", ConvergenceWarning)
 params = dict(hidden_layer_sizes=tuple(config["hidden"]), n_components=8,
               max_iter=1, random_state=0, device="cpu")
+early_stopping = config.get("early_stopping", False)
 AutoEncoderTransformer(**params).fit(np.random.rand(300, 20).astype(np.float32))
 baseline = status("VmRSS")
 if config["sparse"]:
@@ -58,7 +62,7 @@ else:
     size = dense_size = X.nbytes
 with_data = status("VmRSS")
 start = time.perf_counter()
-ae = AutoEncoderTransformer(**params).fit(X)
+ae = AutoEncoderTransformer(**params, early_stopping=early_stopping).fit(X)
 fit_seconds = time.perf_counter() - start
 codes = ae.transform(X)
 assert codes.shape == (X.shape[0], 8) and np.isfinite(codes).all()
@@ -69,7 +73,7 @@ print(json.dumps(dict(
 """
 
 
-def measure(rows, features, *, hidden=(64,), sparse=False, nnz=None):
+def measure(rows, features, *, hidden=(64,), sparse=False, nnz=None, **fit):
     """Fit one epoch in a fresh process; return its memory figures (bytes).
 
     The model is ``features -> hidden -> 8 -> hidden -> features``. With
@@ -78,6 +82,7 @@ def measure(rows, features, *, hidden=(64,), sparse=False, nnz=None):
     config = dict(
         rows=rows, features=features, hidden=list(hidden), sparse=sparse, nnz=nnz
     )
+    config.update(fit)
     child = subprocess.run(
         [sys.executable, "-c", CHILD, json.dumps(config)],
         capture_output=True,
@@ -96,24 +101,39 @@ def main():
     parser.add_argument("--gb", type=float, default=1.5, help="dense data size")
     parser.add_argument("--features", type=int, default=1000)
     parser.add_argument("--sparse", action="store_true", help="the big CSR case")
+    parser.add_argument(
+        "--sparse-validation",
+        action="store_true",
+        help="20,000 x 20,000 CSR, without and with early stopping",
+    )
     args = parser.parse_args()
-    if args.sparse:
-        result = measure(200_000, 50_000, hidden=(), sparse=True, nnz=400_000)
+    if args.sparse_validation:
+        # 39,000 float32 values: 156 KB.
+        cases = {
+            f"early_stopping={flag}": measure(
+                20_000, 20_000, sparse=True, nnz=39_000, early_stopping=flag
+            )
+            for flag in (False, True)
+        }
+    elif args.sparse:
+        cases = {"": measure(200_000, 50_000, hidden=(), sparse=True, nnz=400_000)}
     else:
         rows = int(args.gb * 1e9 / (4 * args.features))
-        result = measure(rows, args.features)
+        cases = {"": measure(rows, args.features)}
     mb = 1e6
     print(
-        "| data | dense size | baseline RSS | peak RSS | peak / data "
+        "| case | data | dense size | baseline RSS | peak RSS | peak - baseline "
         "| (peak - baseline) / data | fit (1 epoch) |"
     )
-    print("|---|---|---|---|---|---|---|")
-    print(
-        f"| {result['data'] / mb:.0f} MB | {result['dense_size'] / mb:.0f} MB "
-        f"| {result['baseline'] / mb:.0f} MB | {result['peak'] / mb:.0f} MB "
-        f"| {result['peak_ratio']:.2f} | {result['growth_ratio']:.2f} "
-        f"| {result['fit_seconds']:.1f} s |"
-    )
+    print("|---|---|---|---|---|---|---|---|")
+    for case, result in cases.items():
+        print(
+            f"| {case} | {result['data'] / mb:.2f} MB "
+            f"| {result['dense_size'] / mb:.0f} MB "
+            f"| {result['baseline'] / mb:.0f} MB | {result['peak'] / mb:.0f} MB "
+            f"| +{(result['peak'] - result['baseline']) / mb:.0f} MB "
+            f"| {result['growth_ratio']:.2f} | {result['fit_seconds']:.1f} s |"
+        )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,5 @@
 """AutoEncoderTransformer: the plain undercomplete autoencoder."""
 
-import warnings
-
 import numpy as np
 import torch
 from sklearn.utils._param_validation import StrOptions
@@ -9,7 +7,7 @@ from sklearn.utils._param_validation import StrOptions
 from ._base import BaseAutoEncoder
 from ._docstrings import substitute
 from ._statistics import principal_directions
-from ._warnings import caller_stacklevel
+from ._warnings import BottleneckWarning, warn_user
 
 # Widest data whose covariance matrix is formed for the PCA start (about
 # 0.1 s of eigh at 2048 features on two cores).
@@ -159,12 +157,12 @@ class AutoEncoderTransformer(BaseAutoEncoder):
                 "overcomplete code."
             )
         if n_components == n_features:
-            warnings.warn(
+            warn_user(
                 f"n_components={n_components} equals n_features={n_features}: "
                 "the code is no bottleneck and the network may learn the "
                 "identity. Use a smaller n_components.",
-                UserWarning,
-                stacklevel=caller_stacklevel(),
+                BottleneckWarning,
+                self,
             )
 
     def _principal_components(self, data, n_components):
@@ -183,7 +181,9 @@ class AutoEncoderTransformer(BaseAutoEncoder):
         rows = rows[:: -(-len(rows) // _START_ROWS)]
         if len(rows) < 2:
             return None
-        return torch.as_tensor(principal_directions(X[rows], n_components))
+        return torch.as_tensor(
+            principal_directions(X[rows], n_components, scale=self._data_scale)
+        )
 
     def _start_from(self, module, components):
         started = super()._start_from(module, components)

@@ -3,7 +3,6 @@
 import copy
 import functools
 import typing
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,8 +14,8 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, RealNotInt, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from ._data import FitData, split_rows, validation_total
@@ -43,7 +42,7 @@ from ._training import (
     run_epochs,
 )
 from ._validation import check_fitted_input, numeric_input
-from ._warnings import caller_stacklevel
+from ._warnings import SkaeConvergenceWarning, warn_user
 from .modules import (
     ACTIVATIONS,
     ConvAutoEncoder,
@@ -78,6 +77,24 @@ _SHAPED_ARCHITECTURES = {
     "gru": "(T, F)",
     "transformer": "(T, F)",
 }
+
+
+def _trains_incrementally(estimator):
+    """Whether ``partial_fit`` is available (an AttributeError says why not)."""
+    if estimator.early_stopping:
+        raise AttributeError(
+            "partial_fit is not available with early_stopping=True: each call "
+            "trains one epoch and cannot stop early. Use fit, or set "
+            "early_stopping=False."
+        )
+    if isinstance(estimator.n_components, Real) and not isinstance(
+        estimator.n_components, Integral
+    ):
+        raise AttributeError(
+            "partial_fit is not available with a fractional n_components, "
+            "which fit searches; give an int n_components."
+        )
+    return True
 
 
 class BaseAutoEncoder(
@@ -247,18 +264,16 @@ class BaseAutoEncoder(
         """Return the widest code the bottleneck search may try."""
         return n_features
 
-    def _fit_statistics(self, X):
-        """Learn what a fresh fit learns once from its targets X.
+    def _fit_statistics(self, data):
+        """Learn what a fresh fit learns once from its :class:`FitData`.
 
-        The base learns the per-feature mean and one global scale (the root
-        mean variance of the features), which the network sees its data
-        through. Subclasses may learn more (call super()).
+        The base learns the targets' per-feature mean and one global scale
+        (the root mean variance of the features), which the network sees
+        its data through. Subclasses may learn more (call super()).
         """
-        mean, var = column_mean_var(X)
-        scale = float(np.sqrt(np.mean(var))) if var.size else 1.0
-        self._data_mean = mean
-        self._data_scale = scale if np.isfinite(scale) and scale > 0 else 1.0
-        self._data_variance = float(np.sum(var))
+        self._data_mean, self._data_scale, self._data_variance = mean_and_scale(
+            data.targets
+        )
 
     def _principal_components(self, data, n_components):
         """Return the directions new networks start from, or None.
@@ -340,20 +355,8 @@ class BaseAutoEncoder(
         finally:
             module.train(training)
 
-    def _check_call(self, incremental, continuing):
-        """Refuse what this call cannot do, before anything changes."""
-        if incremental and self._searches_bottleneck():
-            raise ValueError(
-                "partial_fit needs an int n_components; a fraction is searched by fit."
-            )
-        if incremental and self.early_stopping:
-            raise ValueError(
-                "partial_fit does not support early_stopping=True: each call "
-                "trains one epoch and cannot stop early. Use fit, or set "
-                "early_stopping=False."
-            )
-        if not continuing:
-            return
+    def _check_network_unchanged(self):
+        """Refuse a change to a network-shaping parameter since the build."""
         for name, value in self._network.items():
             if not _same(getattr(self, name), value):
                 raise ValueError(
@@ -388,9 +391,14 @@ class BaseAutoEncoder(
         """
         return self._fit(X, incremental=False)
 
+    @available_if(_trains_incrementally)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
         """Train for one epoch over X, keeping the state of previous calls.
+
+        Available with an int ``n_components`` and ``early_stopping=False``
+        (as scikit-learn hides ``MLPClassifier.partial_fit`` for lbfgs): one
+        epoch cannot stop early, and a fraction is searched by :meth:`fit`.
 
         Parameters
         ----------
@@ -416,7 +424,8 @@ class BaseAutoEncoder(
         """
         with restore_on_failure(self):
             continuing = (incremental or self.warm_start) and hasattr(self, "net_")
-            self._check_call(incremental, continuing)
+            if continuing:
+                self._check_network_unchanged()
             data = self._fit_data(X, target, reset=not continuing)
             device = resolve_device(self.device)
             if continuing:
@@ -461,7 +470,7 @@ class BaseAutoEncoder(
             data = data.split(
                 split_rows(data.X.shape[0], self.validation_fraction, self._seed)
             )
-        self._fit_statistics(data.targets)
+        self._fit_statistics(data)
         # The start is learnt from the rows the network trains on, never
         # from the held-out ones.
         components = self._principal_components(data, width)
@@ -557,6 +566,10 @@ class BaseAutoEncoder(
             return np.zeros(n_features), 1.0
         return self._data_mean, self._data_scale
 
+    def _input_standardization(self, n_components):
+        """Return the inputs' own (mean, scale), or None: as the targets'."""
+        return None
+
     def _new_module(self, n_components, dtype, generators, components=None):
         """Build the network on ``n_components``, initialised from ``generators``.
 
@@ -582,9 +595,12 @@ class BaseAutoEncoder(
             self._start_from(inner, components)
         self._validate_module(inner, n_features, n_components, torch_dtype)
         mean, scale = self._standardization(n_components)
-        return Standardized(inner, torch.as_tensor(mean, dtype=torch_dtype), scale).to(
-            torch_dtype
-        )
+        inputs = self._input_standardization(n_components)
+        if inputs is not None:
+            inputs = (torch.as_tensor(inputs[0], dtype=torch_dtype), inputs[1])
+        return Standardized(
+            inner, torch.as_tensor(mean, dtype=torch_dtype), scale, inputs
+        ).to(torch_dtype)
 
     def _train(self, module, data, device, generators, *, epochs, resume=None):
         """Train ``module`` on a net built from the current parameters.
@@ -684,12 +700,12 @@ class BaseAutoEncoder(
             low, high = high, min(2 * high, largest)
         if r2(high) < self.n_components:
             high = max(trained, key=r2)
-            warnings.warn(
+            warn_user(
                 f"No bottleneck up to {largest} reached a held-out R² of "
                 f"{self.n_components}; using n_components_={high} "
                 f"(R²={r2(high):.4f}).",
-                ConvergenceWarning,
-                stacklevel=caller_stacklevel(),
+                SkaeConvergenceWarning,
+                self,
             )
         while high - low > 1 and r2(high) >= self.n_components:
             middle = (low + high) // 2
@@ -792,16 +808,21 @@ class BaseAutoEncoder(
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            Higher means better reconstructed.
+            Higher means better reconstructed; float64 whatever X's dtype,
+            as the squared errors of float32 data far from 1 (1e-24 or
+            1e19) do not fit in float32.
         """
         X = check_fitted_input(self, X)
+        scale = float(self.module_.scale)
 
         def neg_error(module, x):
-            return -torch.mean(
-                (module.decode(module.encode(x)) - x) ** 2, dim=1, keepdim=True
-            )
+            # Residuals on the network's scale before squaring: O(1) numbers
+            # whatever the units.
+            residuals = (module.decode(module.encode(x)) - x) / scale
+            return -torch.mean(residuals**2, dim=1, keepdim=True)
 
-        return self._map_batches(neg_error, X, 1, "scores")[:, 0]
+        errors = self._map_batches(neg_error, X, 1, "scores")[:, 0]
+        return errors.astype(np.float64) * scale**2
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` over the rows of X.
@@ -841,7 +862,8 @@ class BaseAutoEncoder(
             encoder = _Method(module.inner, "encode")
         sequential = isinstance(encoder, torch.nn.Sequential)
         layers = list(encoder) if sequential else [encoder]
-        return torch.nn.Sequential(Standardize(module.mean, module.scale), *layers)
+        standardize = Standardize(*module.input_standardization)
+        return torch.nn.Sequential(standardize, *layers)
 
     @property
     def decoder_(self):
@@ -868,6 +890,19 @@ class BaseAutoEncoder(
         tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+def mean_and_scale(X):
+    """Per-feature mean, one global scale and the total variance of X's rows.
+
+    The scale is the root mean variance of the features (1 for constant
+    data), so one number brings any units to a sane range while the squared
+    error stays proportional to the original one.
+    """
+    mean, var = column_mean_var(X)
+    scale = float(np.sqrt(np.mean(var))) if var.size else 1.0
+    scale = scale if np.isfinite(scale) and scale > 0 else 1.0
+    return mean, scale, float(np.sum(var))
 
 
 class _Resume(typing.NamedTuple):

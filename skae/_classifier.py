@@ -1,14 +1,12 @@
 """EncoderClassifier: pretrain an autoencoder, then classify with its encoder."""
 
 import copy
-import warnings
 from numbers import Integral
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import check_random_state, get_tags
@@ -33,7 +31,7 @@ from ._training import (
     run_epochs,
 )
 from ._validation import check_fitted_input
-from ._warnings import caller_stacklevel
+from ._warnings import SkaeConvergenceWarning, warn_user
 from .modules._random import FitGenerators
 
 # The linear probe trains only a new head on standardised codes; it runs at
@@ -470,11 +468,11 @@ class EncoderClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
     def _fine_tune(self, net, stopping, generators, train, valid):
         """Unfreeze the encoder and train on from the probe's best."""
         if not stopping.stopped_:
-            warnings.warn(
+            warn_user(
                 f"The linear probe reached max_iter={self.max_iter} epochs "
                 "without converging; fine-tuning starts from it.",
-                ConvergenceWarning,
-                stacklevel=caller_stacklevel(),
+                SkaeConvergenceWarning,
+                self,
             )
         # The best of the probe is the one to beat while fine-tuning.
         stopping.best = stopping.best_pair()
@@ -684,10 +682,28 @@ def _split_labeled(y, fraction, seed):
 
 
 def _unlabeled(y):
-    """Mask of the rows labelled -1 (the integer, or "-1" among strings)."""
+    """Mask of the unlabelled rows: those labelled -1 or "-1".
+
+    ``y`` is what ``validate_data`` made of any label container
+    scikit-learn accepts (a list, a numpy integer, float, string, bytes or
+    object array, a pandas object, string or categorical Series): the
+    integer -1 and the string "-1" (numpy's rendering of -1 among strings)
+    mark the same thing wherever they appear. (Bytes labels are refused
+    later, as every scikit-learn classifier refuses them.)
+    """
     y = np.asarray(y)
-    if y.dtype.kind in "US":
+    if y.dtype.kind == "U":
         return y == "-1"
     if y.dtype.kind == "O":
-        return np.array([isinstance(v, (int, np.integer)) and v == -1 for v in y])
-    return y == -1
+        return np.fromiter((_is_minus_one(v) for v in y), dtype=bool, count=len(y))
+    if y.dtype.kind in "iuf":
+        return y == -1
+    return np.zeros(len(y), dtype=bool)
+
+
+def _is_minus_one(value):
+    if isinstance(value, str):
+        return value == "-1"
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    return isinstance(value, (int, float, np.number)) and value == -1

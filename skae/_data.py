@@ -87,8 +87,8 @@ class FitData:
         train = ArrayDataset(inputs, target, self.train_rows, **rows)
         if not self.validates:
             return train, None
-        valid = ArrayDataset(inputs, target, self.valid_rows, noise=valid_noise, **rows)
-        return train, valid
+        valid = ArrayDataset(inputs, target, self.valid_rows, **rows)
+        return train, valid.with_noise(valid_noise)
 
 
 def validation_total(data, mean, scale):

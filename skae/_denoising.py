@@ -6,9 +6,10 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_array
 
-from ._base import BaseAutoEncoder
+from ._base import BaseAutoEncoder, _trains_incrementally, mean_and_scale
 from ._corruption import make_corruption
 from ._docstrings import substitute
 from ._validation import numeric_input
@@ -174,9 +175,12 @@ class DenoisingAE(BaseAutoEncoder):
         """
         return self._fit(X, X_clean, incremental=False)
 
+    @available_if(_trains_incrementally)
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None, *, X_clean=None):
         """Train for one epoch over X, keeping the state of previous calls.
+
+        Available with an int ``n_components`` and ``early_stopping=False``.
 
         Parameters
         ----------
@@ -207,10 +211,25 @@ class DenoisingAE(BaseAutoEncoder):
             )
         return X_clean
 
-    def _fit_statistics(self, X):
-        super()._fit_statistics(X)
+    def _fit_statistics(self, data):
+        super()._fit_statistics(data)
         # Learned once per fresh fit; partial_fit and warm starts keep them.
-        self._noise_bounds = _column_bounds(X)
+        self._noise_bounds = _column_bounds(data.targets)
+        # Given clean targets, the noisy inputs are centred and scaled on
+        # their own: in a Pipeline, X comes out of the earlier steps while
+        # X_clean (metadata) does not, so the two may be in other units.
+        self._input_statistics = None
+        if data.target is not None:
+            mean, scale, _ = mean_and_scale(data.X)
+            self._input_statistics = (mean, scale)
+
+    def _input_standardization(self, n_components):
+        statistics = getattr(self, "_input_statistics", None)
+        if statistics is None or n_components == 0:
+            return None
+        if self.output_activation == "sigmoid" or self.loss == "bce":
+            return None  # inputs and targets both stay in [0, 1]
+        return statistics
 
     def _corruption(self, data):
         if data.target is not None:

@@ -68,21 +68,17 @@ class ArrayDataset(torch.utils.data.Dataset):
     target_dtype : torch.dtype or None, default=None
         Dtype of the target batches (e.g. ``torch.int64`` for class labels);
         None means ``dtype``.
-    noise : FixedNoise or None, default=None
+
+    Attributes
+    ----------
+    noise : FixedNoise or None
         Corrupts the inputs of each batch (the target stays clean) with the
         same draw at every pass: a fixed noisy copy, never materialised.
+        Set by :meth:`with_noise`.
     """
 
     def __init__(
-        self,
-        X,
-        target=None,
-        indices=None,
-        *,
-        dtype,
-        device,
-        target_dtype=None,
-        noise=None,
+        self, X, target=None, indices=None, *, dtype, device, target_dtype=None
     ):
         self.X = X
         self.target = target
@@ -90,7 +86,12 @@ class ArrayDataset(torch.utils.data.Dataset):
         self.dtype = dtype
         self.target_dtype = dtype if target_dtype is None else target_dtype
         self.device = torch.device(device)
+        self.noise = None
+
+    def with_noise(self, noise):
+        """Return this dataset with ``noise`` (a :class:`FixedNoise`) set."""
         self.noise = noise
+        return self
 
     def __len__(self):
         return self.X.shape[0] if self.indices is None else len(self.indices)
@@ -311,12 +312,12 @@ class AutoEncoderNet(SkaeNet):
     def _standardized(self, batch, corrupt):
         """Return the batch's inputs (corrupted if asked) and targets, standardized."""
         Xi, yi = batch
-        standardize = self.module_.standardize
-        target = standardize(yi)
+        module = self.module_
+        target = module.standardize(yi)
         if corrupt and self.corruption is not None:
-            return standardize(self.corruption(Xi)), target
+            return module.standardize_input(self.corruption(Xi)), target
         # Without a separate target the dataset hands X twice: one pass.
-        return (target if Xi is yi else standardize(Xi)), target
+        return (target if Xi is yi else module.standardize_input(Xi)), target
 
     def training_batch(self, batch):
         return self._standardized(batch, corrupt=True)

@@ -32,7 +32,6 @@ import re
 import secrets
 import struct
 import sys
-import warnings
 
 import numpy as np
 import sklearn
@@ -54,6 +53,7 @@ from ._outlier import AutoEncoderOutlierDetector
 from ._sparse import SparseAE
 from ._variational import VariationalAE
 from ._version import __version__
+from ._warnings import SkaeWarning, warn_user
 
 MAGIC = b"\x89SKAE\r\n\x1a\n"
 FORMAT_VERSION = 1
@@ -249,10 +249,10 @@ def load(path, *, device=None):
     if not isinstance(versions, dict):
         raise ValueError("Not a valid skae model file: no versions recorded.")
     if versions.get("skae") != __version__:
-        warnings.warn(
+        warn_user(
             f"This model was saved with skae {versions.get('skae')} and is "
             f"loaded with skae {__version__}; check its outputs.",
-            UserWarning,
+            SkaeWarning,
         )
     if device is not None:
         device = torch.device(resolve_device(str(device)))
@@ -813,11 +813,11 @@ def _default_device(estimator):
     try:
         return resolve_device(estimator.device)
     except ValueError:
-        warnings.warn(
+        warn_user(
             f"{type(estimator).__name__} was saved with device="
             f"{estimator.device!r}, which is not available on this machine; "
             "loading it on the CPU.",
-            UserWarning,
+            SkaeWarning,
         )
         return torch.device("cpu")
 

@@ -53,7 +53,7 @@ def column_mean_var(X, budget=2**18):
     return mean + shift, np.maximum(squares / n_samples - mean**2, 0.0)
 
 
-def principal_directions(X, n_components, budget=2**20):
+def principal_directions(X, n_components, scale=1.0, budget=2**20):
     """Top principal directions of X's rows.
 
     The covariance matrix is summed over row blocks of the centred data
@@ -67,6 +67,10 @@ def principal_directions(X, n_components, budget=2**20):
         At least one row.
     n_components : int
         Directions wanted; at most ``n_features`` are returned.
+    scale : float, default=1.0
+        The data's typical spread: rows are divided by it before they are
+        squared, so float32 data of any magnitude (1e19 or 1e-24) neither
+        overflows nor underflows the covariance.
 
     Returns
     -------
@@ -78,10 +82,11 @@ def principal_directions(X, n_components, budget=2**20):
     # float32 data gets a float32 covariance (four times faster): a start
     # needs directions, not their last digits.
     dtype = np.float32 if X.dtype == np.float32 else np.float64
-    mean = (_column_sums(X, budget) / n_samples).astype(dtype)
+    mean = _column_sums(X, budget) / n_samples
+    scale = float(scale) if np.isfinite(scale) and scale > 0 else 1.0
     covariance = np.zeros((n_features, n_features), dtype=dtype)
-    for rows in row_blocks(X, budget, dtype):
-        rows = rows - mean
+    for rows in row_blocks(X, budget):
+        rows = ((rows - mean) / scale).astype(dtype, copy=False)  # float64 first
         covariance += rows.T @ rows
     _, vectors = np.linalg.eigh(covariance.astype(np.float64))
     k = min(n_components, n_features)

@@ -16,16 +16,15 @@ here is a fix everywhere:
 """
 
 import contextlib
-import warnings
 from numbers import Integral
 
 import torch
-from sklearn.exceptions import ConvergenceWarning
 from skorch.helper import predefined_split
 
-from ._net import TensorBatches, batch_rows
+from ._inference import block_rows
+from ._net import TensorBatches
 from ._precision import fused_optimizer_options
-from ._warnings import caller_stacklevel
+from ._warnings import SkaeConvergenceWarning, warn_user
 from .modules._random import use_generators
 
 OPTIMIZERS = {
@@ -74,7 +73,9 @@ def net_arguments(estimator, *, n_samples, n_features, device, lr=None):
         iterator_train=TensorBatches,
         iterator_train__shuffle=getattr(estimator, "shuffle", True),
         iterator_valid=TensorBatches,
-        iterator_valid__batch_size=batch_rows(n_samples, n_features),
+        # Validation needs no gradients: inference-sized blocks, which also
+        # bound the memory of densified sparse rows.
+        iterator_valid__batch_size=block_rows(n_samples, n_features, device),
         train_split=None,
         device=device,
         verbose=estimator.verbose,
@@ -116,9 +117,9 @@ def record_training(estimator, net, stopping, *, validate, warn, max_iter):
         estimator.validation_scores_ = None
         estimator.best_validation_score_ = None
     if warn and not stopping.stopped_:
-        warnings.warn(
+        warn_user(
             f"Stochastic Optimizer: Maximum iterations ({max_iter}) reached "
             "and the optimization hasn't converged yet.",
-            ConvergenceWarning,
-            stacklevel=caller_stacklevel(),
+            SkaeConvergenceWarning,
+            estimator,
         )

@@ -214,7 +214,8 @@ class VariationalAE(BaseAutoEncoder):
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            The ELBO of each row; higher means more likely.
+            The ELBO of each row (float64, as every skae score); higher
+            means more likely.
         """
         X = check_fitted_input(self, X)
         wrapper = self.module_
@@ -250,7 +251,7 @@ class VariationalAE(BaseAutoEncoder):
             value = total / len(draws) - kl - n_features * log_scale
             return value[:, None]
 
-        return self._map_batches(elbo, X, 1, "scores")[:, 0]
+        return self._map_batches(elbo, X, 1, "scores")[:, 0].astype(np.float64)
 
     @validate_params(
         {

@@ -135,3 +135,27 @@ def test_x_clean_routes_through_pipeline_and_is_split_in_cross_validation():
     seen.clear()
     cross_validate(pipe, noisy, cv=3, params={"dae__X_clean": clean})
     assert seen == [(40, 40)] * 3
+
+
+def test_clean_targets_in_other_units_than_the_inputs():
+    # A Pipeline scales X but not the X_clean metadata: the inputs and the
+    # targets are in different units. Each gets its own centring and scale,
+    # and the reconstructions come out in X_clean's units.
+    from sklearn import config_context
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    clean = 10.0 + 5.0 * rng.normal(size=(400, 3)) @ rng.normal(size=(3, 12))
+    noisy = clean + rng.normal(scale=0.5, size=clean.shape)
+    with config_context(enable_metadata_routing=True):
+        dae = DenoisingAE(n_components=3, max_iter=100, random_state=0).set_fit_request(
+            X_clean=True
+        )
+        pipe = Pipeline([("scale", StandardScaler()), ("dae", dae)])
+        pipe.fit(noisy, X_clean=clean)
+    reconstructions = pipe[-1].reconstruct(pipe[0].transform(noisy))
+    explained = 1 - np.sum((reconstructions - clean) ** 2) / np.sum(
+        (clean - clean.mean(axis=0)) ** 2
+    )
+    assert explained > 0.9
+    assert reconstructions.std(axis=0).min() > 1.0  # not one constant row

@@ -50,10 +50,11 @@ LAYERS = {
         "_progress",
         "_corruption",
         "_penalties",
+        "_callables",
         "_labels",
     ),
     # the skorch net, the stopping rule, batched inference, the fit loop
-    "training engine": ("_net", "_stopping", "_inference", "_fitting"),
+    "training engine": ("_net", "_data", "_stopping", "_inference"),
     "training": ("_training",),
     "base": ("_base",),
     "estimators": (
@@ -298,12 +299,16 @@ def exempt_initializers():
     the autoencoders share. scikit-learn's displays follow the same contract
     (``PartialDependenceDisplay.__init__`` takes 9 keyword parameters,
     ``DecisionBoundaryDisplay.__init__`` 7), so the displays of skae.plot's
-    ``__all__`` are exempt too. Their other methods (``plot``,
-    ``from_estimator``) are not.
+    ``__all__`` are exempt too, and so are the public torch modules of
+    skae.modules' ``__all__``: documented constructors whose keywords are the
+    estimators' network parameters, as ``torch.nn.Transformer``'s are (10).
+    Their other methods (``plot``, ``from_estimator``, ``encode``), and
+    private classes, are not.
     """
     return (
         public_names(PACKAGE / "__init__.py")
         | public_names(PACKAGE / "plot.py")
+        | public_names(PACKAGE / "modules" / "__init__.py")
         | {"BaseAutoEncoder"}
     )
 
@@ -532,4 +537,5 @@ def test_exempt_initializers_are_the_estimators_and_the_displays():
     exempt = exempt_initializers()
     assert {"AutoEncoderTransformer", "EncoderClassifier", "BaseAutoEncoder"} <= exempt
     assert {"LossCurveDisplay", "BottleneckCurveDisplay"} <= exempt
-    assert "MLPAutoEncoder" not in exempt  # a torch module, not an estimator
+    assert {"MLPAutoEncoder", "RecurrentAutoEncoder"} <= exempt  # public modules
+    assert "_ConvDecoder" not in exempt  # private classes are not

@@ -1,5 +1,6 @@
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 
 from skae import AutoEncoderTransformer, SparseAE
@@ -131,3 +132,22 @@ def test_custom_architecture_gets_the_relu_code():
 def test_invalid_target_is_rejected(target):
     with pytest.raises(ValueError, match="sparsity_target"):
         SparseAE(sparsity="kl", sparsity_target=target).fit(np.ones((5, 3)))
+
+
+def test_validation_rows_are_densified_a_batch_at_a_time():
+    # 300 held-out rows of 20,000 float32 columns are 24 MB dense; fitting
+    # with early stopping used to densify them whole (and copy them twice).
+    import tracemalloc
+
+    X = sp.random(3000, 20_000, density=1e-4, format="csr", random_state=0)
+    X = X.astype(np.float32)
+    params = dict(hidden_layer_sizes=(4,), batch_size=50, max_iter=1, random_state=0)
+    AutoEncoderTransformer(**params).fit(X[:100])  # imports and caches first
+    tracemalloc.start()
+    try:
+        AutoEncoderTransformer(early_stopping=True, **params).fit(X)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    # Two 8 MB blocks at most (the whole split cost 32 MB before).
+    assert peak < 24e6, f"{peak / 1e6:.0f} MB allocated by numpy"

@@ -1,6 +1,7 @@
 """The shared training machinery: warm starts, early stopping, seeds, labels."""
 
 import io
+import re
 import threading
 import warnings
 
@@ -8,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from numpy.testing import assert_array_equal
+from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
@@ -16,9 +18,15 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from skorch.callbacks import Callback
 
-from skae import AutoEncoderTransformer, DenoisingAE, EncoderClassifier
-from skae._persistence import load, save
+from skae import (
+    AutoEncoderTransformer,
+    DenoisingAE,
+    EncoderClassifier,
+    SparseAE,
+    VariationalAE,
+)
 from skae._data import split_rows
+from skae._persistence import load, save
 from tests.test_persistence import join, split
 
 
@@ -134,6 +142,35 @@ def test_a_change_that_reshapes_the_network_is_refused(name, value):
     ae.set_params(warm_start=False, input_shape=(5, 2) if shaped else None).fit(X)
 
 
+@pytest.mark.parametrize(
+    "estimator, name, value",
+    [
+        (SparseAE(sparsity="l1"), "sparsity", "kl"),
+        (SparseAE(sparsity="kl"), "sparsity", "l1"),
+        (VariationalAE(loss="mse"), "loss", "l1"),
+    ],
+    ids=["sparse-l1-kl", "sparse-kl-l1", "vae-mse-l1"],
+)
+def test_each_estimator_refuses_a_change_to_its_own_network_parameters(
+    estimator, name, value
+):
+    # SparseAE's sparsity picks ReLU or sigmoid codes; VariationalAE's loss
+    # picks the decoder's likelihood (and its learned noise scale).
+    X = make_data()
+    ae = clone(estimator).set_params(
+        n_components=2, max_iter=3, random_state=0, warm_start=True
+    )
+    ae.fit(X)
+    before = ae.transform(X)
+    ae.set_params(**{name: value})
+    with pytest.raises(ValueError, match=f"{name} changed"):
+        ae.fit(X)
+    with pytest.raises(ValueError, match=f"{name} changed"):
+        ae.partial_fit(X)
+    assert_array_equal(ae.transform(X), before)
+    assert name in type(ae)._network_parameters
+
+
 def test_user_callbacks_change_between_warm_starts():
     class Counter(Callback):
         def initialize(self):
@@ -173,11 +210,24 @@ def test_early_stopping_keeps_one_split_and_the_best_weights_across_warm_starts(
     assert r2_on_split(ae, X) == pytest.approx(first_best, abs=1e-6)
 
 
-def test_partial_fit_refuses_early_stopping():
-    ae = fast(early_stopping=True)
-    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(early_stopping=True), "not available with early_stopping=True"),
+        (dict(n_components=0.9), "not available with a fractional n_components"),
+    ],
+)
+@pytest.mark.parametrize("cls", [AutoEncoderTransformer, DenoisingAE])
+def test_partial_fit_is_hidden_where_it_cannot_run(cls, params, match):
+    # As scikit-learn hides MLPClassifier.partial_fit for lbfgs: the method
+    # is absent, so check_estimator and duck-typing users do not call it.
+    ae = cls(max_iter=2, **params)
+    assert not hasattr(ae, "partial_fit")
+    with pytest.raises(AttributeError, match="has no attribute 'partial_fit'") as info:
         ae.partial_fit(make_data())
+    assert re.search(match, str(info.value.__cause__))  # the reason, chained
     assert not hasattr(ae, "net_")
+    assert hasattr(ae.set_params(early_stopping=False, n_components=2), "partial_fit")
 
 
 # ----------------------------------------------- 3. the classifier's two phases
@@ -343,3 +393,32 @@ def test_convergence_warning_points_at_the_callers_line():
     with pytest.warns(ConvergenceWarning) as record:
         fast(max_iter=1).fit(make_data())
     assert record[0].filename == __file__
+
+
+def _label_containers():
+    import pandas as pd
+
+    labels = ["pos", "neg", "-1"] * 30
+    # Bytes labels are left out: scikit-learn refuses them for every
+    # classifier (check_classification_targets), and so does skae.
+    return {
+        "list of str": labels,
+        "list with int -1": [-1 if v == "-1" else v for v in labels],
+        "numpy U": np.array(labels),
+        "numpy object": np.array(labels, dtype=object),
+        "pandas object": pd.Series(labels, dtype=object),
+        "pandas string": pd.Series(labels, dtype="string"),
+        "pandas categorical": pd.Series(labels, dtype="category"),
+    }
+
+
+@pytest.mark.parametrize("container", list(_label_containers()))
+def test_minus_one_is_unlabelled_in_every_label_container(container):
+    y = _label_containers()[container]
+    X = make_data(n_samples=90)
+    clf = EncoderClassifier(fast(), max_iter=3, random_state=0, device="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    assert list(clf.classes_) == ["neg", "pos"]
+    assert set(clf.predict(X)) <= {"neg", "pos"}

@@ -124,10 +124,14 @@ def test_negative_elbo_uses_the_batch_noise_in_training():
     assert float(value) == pytest.approx(expected, rel=1e-9)
 
 
-def test_sample_follows_training_dtype_and_validates():
-    X = np.random.default_rng(0).random((30, 5))
-    vae = VariationalAE(max_iter=2, random_state=0).fit(X)
-    assert vae.sample(4, random_state=0).dtype == np.float64
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sample_follows_training_dtype_and_validates(dtype, precision):
+    # bfloat16 trains float32 weights from float64 data too: the samples
+    # still come in the training data's dtype.
+    X = np.random.default_rng(0).random((30, 5)).astype(dtype)
+    vae = VariationalAE(max_iter=2, random_state=0, precision=precision).fit(X)
+    assert vae.sample(4, random_state=0).dtype == dtype
     with pytest.raises(ValueError, match="n_samples"):
         vae.sample(0)
     with pytest.raises(Exception, match="not fitted"):

@@ -32,17 +32,37 @@ class Standardized(nn.Module):
         Subtracted from each row.
     scale : float
         Divides the centred rows.
+    inputs : tuple (mean, scale) or None, default=None
+        The inputs' own centring and scale, where the network's input and
+        its target live in different units (a denoising autoencoder given
+        clean targets in other units than its noisy inputs); None: the
+        inputs are standardized as the targets are.
     """
 
-    def __init__(self, inner, mean, scale):
+    def __init__(self, inner, mean, scale, inputs=None):
         super().__init__()
         self.inner = inner
         self.register_buffer("mean", torch.as_tensor(mean))
         self.register_buffer("scale", torch.as_tensor(float(scale)))
+        if inputs is not None:
+            input_mean, input_scale = inputs
+            self.register_buffer("input_mean", torch.as_tensor(input_mean))
+            self.register_buffer("input_scale", torch.as_tensor(float(input_scale)))
+
+    @property
+    def input_standardization(self):
+        """The (mean, scale) the inputs are standardized with."""
+        if hasattr(self, "input_mean"):
+            return self.input_mean, self.input_scale
+        return self.mean, self.scale
 
     def standardize(self, x):
-        """Return ``(x - mean) / scale``."""
+        """Return the targets ``x`` standardized: ``(x - mean) / scale``."""
         return standardize(x, self.mean, self.scale)
+
+    def standardize_input(self, x):
+        """Return the inputs ``x`` standardized."""
+        return standardize(x, *self.input_standardization)
 
     def unstandardize(self, x):
         """Return ``x * scale + mean``."""
@@ -50,7 +70,7 @@ class Standardized(nn.Module):
 
     def encode(self, x):
         """Encode rows given in the user's units."""
-        return self.inner.encode(self.standardize(x))
+        return self.inner.encode(self.standardize_input(x))
 
     def decode(self, z):
         """Decode codes to rows in the user's units."""
