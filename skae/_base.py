@@ -35,6 +35,7 @@ from ._statistics import column_mean_var
 from ._stopping import copy_weights, training_callbacks
 from ._training import (
     OPTIMIZERS,
+    TrainedNetMixin,
     check_widths,
     net_arguments,
     record_training,
@@ -98,7 +99,11 @@ def _trains_incrementally(estimator):
 
 
 class BaseAutoEncoder(
-    DocLinkMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    DocLinkMixin,
+    TrainedNetMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Base class of the skae autoencoders.
 
@@ -849,11 +854,6 @@ class BaseAutoEncoder(
 
     # ------------------------------------------------------ fitted views
     @property
-    def module_(self):
-        """The trained torch module (lives in ``net_``)."""
-        return self.net_.module_
-
-    @property
     def encoder_(self):
         """The encoding half of ``module_``: standardization, then the encoder."""
         module = self.module_
@@ -875,11 +875,6 @@ class BaseAutoEncoder(
         sequential = isinstance(decoder, torch.nn.Sequential)
         layers = list(decoder) if sequential else [decoder]
         return torch.nn.Sequential(*layers, Unstandardize(module.mean, module.scale))
-
-    @property
-    def device_(self):
-        """The device the weights live on."""
-        return torch.device(self.net_.device)
 
     @property
     def _n_features_out(self):

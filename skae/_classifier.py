@@ -24,6 +24,7 @@ from ._repr import DocLinkMixin
 from ._seeding import build_module, seed_clone
 from ._stopping import training_callbacks
 from ._training import (
+    TrainedNetMixin,
     check_widths,
     net_arguments,
     record_training,
@@ -56,7 +57,7 @@ _TRAINING_PARAMETERS = (
 )
 
 
-class EncoderClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
+class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEstimator):
     r"""Classifier on a pretrained autoencoder's encoder, fine-tuned on labels.
 
     Semi-supervised learning in two steps, with scikit-learn's convention
@@ -570,16 +571,6 @@ class EncoderClassifier(DocLinkMixin, ClassifierMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
-
-    @property
-    def module_(self):
-        """The trained torch module (lives in ``net_``)."""
-        return self.net_.module_
-
-    @property
-    def device_(self):
-        """The device the weights live on."""
-        return torch.device(self.net_.device)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -18,8 +18,13 @@ def split_rows(n_samples, fraction, seed):
     order = np.random.RandomState(seed).permutation(n_samples)
     n_valid = min(max(1, int(round(fraction * n_samples))), n_samples - 1)
     if n_valid < 1:
+        # Said as scikit-learn's estimators say it ("n_samples=1"), and for
+        # every caller: early_stopping and the search of a fractional
+        # n_components both hold rows out.
         raise ValueError(
-            "early_stopping needs at least 2 samples to hold out a validation split."
+            "A validation split (early_stopping=True, a fractional "
+            "n_components) needs at least 2 samples to hold one out; got "
+            f"n_samples={n_samples}."
         )
     return np.sort(order[n_valid:]), np.sort(order[:n_valid])
 

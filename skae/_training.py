@@ -34,6 +34,20 @@ OPTIMIZERS = {
 }
 
 
+class TrainedNetMixin:
+    """The fitted views every estimator that owns a skorch ``net_`` shares."""
+
+    @property
+    def module_(self):
+        """The trained torch module (lives in ``net_``)."""
+        return self.net_.module_
+
+    @property
+    def device_(self):
+        """The device the weights live on."""
+        return torch.device(self.net_.device)
+
+
 def check_widths(sizes, name):
     """Return layer widths as a list of positive ints, or raise naming ``name``."""
     sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
