@@ -187,7 +187,9 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
         unavailable device raises ValueError in ``fit``.
 
     verbose : int, default=0
-        0 is silent; 1 prints a table per epoch and shows a progress bar.
+        0 is silent. 1 shows one progress bar over the epochs of each phase
+        (plain lines where stderr is not a terminal); 2 prints a table per
+        epoch, coloured on a terminal only.
 
     callbacks : list of skorch callbacks or None, default=None
         Extra :mod:`skorch.callbacks` added to the supervised training

@@ -68,10 +68,12 @@ def map_row_blocks(module, fn, X, width, what, precision="float32"):
             block = X[start : start + step]
             if sp.issparse(block):
                 block = torch.from_numpy(block.toarray())
-            elif block.flags.writeable and min(block.strides) >= 0:
+            elif min(block.strides) < 0:  # X[::-1]: torch cannot view it
+                block = torch.from_numpy(np.ascontiguousarray(block))
+            elif block.flags.writeable:
                 block = torch.from_numpy(block)
-            else:  # read-only (thread-safe, unlike muting warnings) or reversed
-                block = torch.tensor(block)
+            else:
+                block = torch.tensor(block)  # thread-safe, unlike muting warnings
             result = fn(module, block.to(device, dtype))
             out[start : start + step] = result.to(out_dtype).cpu().numpy()
     # Checked in the output dtype: a float64 model's values can overflow

@@ -100,9 +100,12 @@ def training_callbacks(estimator, *, validate, total, best):
         keep_best=validate,
         best=best if validate else None,
     )
-    callbacks = [("train_score", UnitFreeTrainScore(total))]
-    callbacks += progress_callbacks(estimator.verbose)
-    # The stopping rule ends an epoch by raising: it goes after the user's
-    # callbacks, so that they see the last epoch too.
-    callbacks += copy.deepcopy(estimator.callbacks or [])
-    return callbacks + [("stopping", stopping)]
+    # The user's callbacks may record scores the progress shows; the stopping
+    # rule ends an epoch by raising, so it goes last and every other
+    # callback sees the last epoch too.
+    return [
+        ("train_score", UnitFreeTrainScore(total)),
+        *copy.deepcopy(estimator.callbacks or []),
+        *progress_callbacks(estimator.verbose),
+        ("stopping", stopping),
+    ]

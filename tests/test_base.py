@@ -533,3 +533,14 @@ def test_warm_start_can_switch_early_stopping_on():
     ae.fit(X)
     assert ae.n_iter_ == 6
     assert len(ae.validation_scores_) == 3
+
+
+def test_arrays_with_negative_strides_are_accepted():
+    # X[::-1] and np.flip views have negative strides, which torch cannot
+    # view; PCA accepts them, and so does skae (copying only those).
+    X = make_data()
+    ae = fast(random_state=0).fit(np.flip(X, 1))
+    reference = fast(random_state=0).fit(np.ascontiguousarray(np.flip(X, 1)))
+    assert_array_equal(ae.transform(X[:, ::-1]), reference.transform(X[:, ::-1]))
+    assert_array_equal(ae.transform(X[::-1]), ae.transform(X)[::-1])
+    assert_array_equal(ae.score_samples(X[::-1]), ae.score_samples(X)[::-1])
