@@ -41,8 +41,11 @@ class DenoisingAE(BaseAutoEncoder):
     scored against their clean versions: validation measures denoising.
 
     With ``fit(X, X_clean=X_clean)`` the pairs are given: X is taken as
-    already noisy and no noise is added. ``transform`` and ``reconstruct``
-    never add noise.
+    already noisy and no noise is added. X and ``X_clean`` are centred and
+    scaled each on their own, so they may be in different units (a scaler
+    before this step in a Pipeline transforms X, not the ``X_clean``
+    metadata); reconstructions are in the units of ``X_clean``.
+    ``transform`` and ``reconstruct`` never add noise.
 
     Read more in the :ref:`User Guide <denoising>`.
 
