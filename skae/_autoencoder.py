@@ -180,6 +180,12 @@ class AutoEncoderTransformer(BaseAutoEncoder):
         rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
         rows = rows[:: -(-len(rows) // _START_ROWS)]
         if len(rows) < 2:
+            if self.init == "pca":  # too few rows, not (as _start_from says) the net
+                raise ValueError(
+                    'init="pca" cannot be used here: principal directions need '
+                    f"at least 2 training rows, and n_samples={X.shape[0]} "
+                    f"leaves {len(rows)}."
+                )
             return None
         return torch.as_tensor(
             principal_directions(X[rows], n_components, scale=self._data_scale)

@@ -562,11 +562,13 @@ class BaseAutoEncoder(
         """Return the (mean, scale) the network sees its rows through.
 
         Data for a sigmoid output or the BCE loss stays in [0, 1]; the
-        zero-width network always reconstructs the mean.
+        zero-width network always reconstructs the mean, and keeps the
+        rows' scale: a likelihood on the network's scale (VariationalAE's
+        decoder noise) is then the data's, whatever the code width.
         """
         n_features = self._data_mean.shape[0]
         if n_components == 0:
-            return self._data_mean, 1.0
+            return self._data_mean, self._data_scale
         if self.output_activation == "sigmoid" or self.loss == "bce":
             return np.zeros(n_features), 1.0
         return self._data_mean, self._data_scale

@@ -149,11 +149,13 @@ n_components_ : int
 
 mean_ : ndarray of shape (`n_features_in_`,)
     Per-feature mean the network's input is centred with (zeros for a
-    sigmoid output or the BCE loss), as PCA's ``mean_``.
+    sigmoid output or the BCE loss, unless ``n_components_`` is 0), as
+    PCA's ``mean_``.
 
 scale_ : float
     The one global scale that divides the centred rows: the root mean
-    variance of the features (1 for a sigmoid output or the BCE loss).
+    variance of the features (1 for a sigmoid output or the BCE loss,
+    unless ``n_components_`` is 0).
 
 n_features_in_ : int
     Number of features seen during :term:`fit`.

@@ -219,29 +219,30 @@ class VariationalAE(BaseAutoEncoder):
         """
         X = check_fitted_input(self, X)
         wrapper = self.module_
-        vae = next(m for m in wrapper.modules() if isinstance(m, GaussianAutoEncoder))
+        vae = _latent_model(wrapper)
         # The density of a standardized row, ``(x - mean) / scale``, is the
         # row's density times ``scale ** n_features``: the log-likelihood in
-        # the user's units subtracts ``n_features * log(scale)``.
+        # the user's units subtracts ``n_features * log(scale)``. The
+        # Bernoulli likelihood is a probability of the rows themselves.
         standardize = wrapper.standardize
-        log_scale = float(np.log(float(wrapper.scale)))
         likelihood = _LIKELIHOODS.get(self.loss)
-        param = vae.logvar_head.weight
+        log_scale = 0.0 if likelihood is None else float(np.log(float(wrapper.scale)))
+        param = next(wrapper.parameters())
         generator = torch.Generator(device="cpu").manual_seed(0)
         draws = torch.randn(N_SCORE_DRAWS, self.n_components_, generator=generator)
         draws = draws.to(param.device, param.dtype)
         n_features = self.n_features_in_
 
-        def elbo(module, x):
-            x = standardize(x)
+        def elbo(module, rows):
+            x = standardize(rows)
             mu, logvar = vae.encode_distribution(x)
             std = torch.exp(0.5 * logvar)
             total = 0.0
             for eps in draws:
                 reconstruction = vae.decode(mu + std * eps)
-                if likelihood is None:  # Bernoulli
+                if likelihood is None:  # Bernoulli, on the rows in [0, 1]
                     total = total - torch.nn.functional.binary_cross_entropy(
-                        reconstruction, x, reduction="none"
+                        wrapper.unstandardize(reconstruction), rows, reduction="none"
                     ).sum(dim=1)
                 else:
                     total = total + reconstruction_log_likelihood(
@@ -277,8 +278,8 @@ class VariationalAE(BaseAutoEncoder):
         """
         check_is_fitted(self)
         wrapper = self.module_
-        vae = next(m for m in wrapper.modules() if isinstance(m, GaussianAutoEncoder))
-        device = vae.logvar_head.weight.device
+        vae = _latent_model(wrapper)
+        device = next(wrapper.parameters()).device
         seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
         generator = torch.Generator(device=device).manual_seed(int(seed))
         with torch.inference_mode(), autocast_context(self.precision, device):
@@ -287,3 +288,42 @@ class VariationalAE(BaseAutoEncoder):
         samples = rows.to(dtype).cpu().numpy()
         check_finite_output(samples, "samples")
         return samples
+
+
+def _latent_model(wrapper):
+    """Return the Gaussian latent model inside ``wrapper``, or a :class:`_NoCode`."""
+    for module in wrapper.modules():
+        if isinstance(module, GaussianAutoEncoder):
+            return module
+    return _NoCode(wrapper.inner)  # n_components=0 builds no latent model
+
+
+class _NoCode:
+    """The latent model of ``n_components=0``: no latent variable at all.
+
+    The posterior has no columns, so no KL term; the decoder gives the
+    training mean for every code, with the noise level a trained
+    decoder starts from: 1 on the network's scale, the root mean variance
+    of the features. The ELBO is then the exact log-likelihood, for
+    ``loss="mse"`` the isotropic Gaussian that ``PCA(n_components=0)``
+    scores with.
+    """
+
+    n_components = 0
+    log_noise = 0.0
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def encode_distribution(self, x):
+        """Return an empty mean and log-variance for each row."""
+        return x[:, :0], x[:, :0]
+
+    def decode(self, z):
+        """Return the mean (zero on the network's scale) for each code."""
+        return self.inner.decode(z)
+
+    def sample(self, n_samples=1, generator=None):
+        """Return ``n_samples`` decoded empty codes: the mean each time."""
+        offset = self.inner.offset
+        return self.decode(offset.new_zeros(int(n_samples), 0))

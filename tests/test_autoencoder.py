@@ -326,3 +326,15 @@ def test_init_random_skips_the_pca_start(monkeypatch):
     AutoEncoderTransformer(2, init="random", max_iter=2).fit(X)  # no StartComputed
     with pytest.raises(StartComputed):
         AutoEncoderTransformer(2, max_iter=2).fit(X)
+
+
+@pytest.mark.parametrize("n_samples, early_stopping", [(1, False), (2, True)])
+def test_init_pca_with_fewer_than_two_training_rows_says_so(n_samples, early_stopping):
+    X = load_digits().data[:n_samples] / 16
+    ae = AutoEncoderTransformer(
+        2, init="pca", max_iter=2, early_stopping=early_stopping, device="cpu"
+    )
+    match = f"at least 2 training rows, and n_samples={n_samples} leaves 1"
+    with pytest.raises(ValueError, match=match):
+        ae.fit(X)
+    assert not hasattr(ae, "n_components_")

@@ -544,3 +544,21 @@ def test_arrays_with_negative_strides_are_accepted():
     assert_array_equal(ae.transform(X[:, ::-1]), reference.transform(X[:, ::-1]))
     assert_array_equal(ae.transform(X[::-1]), ae.transform(X)[::-1])
     assert_array_equal(ae.score_samples(X[::-1]), ae.score_samples(X)[::-1])
+
+
+@pytest.mark.parametrize(
+    "params", [dict(early_stopping=True), dict(n_components=0.5)], ids=str
+)
+def test_a_validation_split_of_one_row_is_refused_naming_n_samples(params):
+    # scikit-learn's check_fit2d_1sample asks for "n_samples=1" in the message.
+    ae = fast(**params)
+    with pytest.raises(ValueError, match="needs at least 2 samples.*n_samples=1"):
+        ae.fit(make_data(n_samples=1))
+    assert not hasattr(ae, "n_features_in_")
+
+
+def test_n_components_zero_keeps_the_rows_scale():
+    X = make_data() * 100
+    ae = fast(n_components=0).fit(X)
+    assert ae.scale_ == pytest.approx(np.sqrt(X.var(axis=0).mean()))
+    assert_allclose(ae.reconstruct(X), np.tile(X.mean(axis=0), (len(X), 1)))

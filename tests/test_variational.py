@@ -136,3 +136,24 @@ def test_sample_follows_training_dtype_and_validates(dtype, precision):
         vae.sample(0)
     with pytest.raises(Exception, match="not fitted"):
         VariationalAE().sample(2)
+
+
+def test_n_components_zero_scores_the_mean_model_and_samples_the_mean():
+    # No latent variable: the ELBO is the exact log-likelihood of the rows
+    # under the decoder at the training mean, PCA(n_components=0)'s
+    # isotropic Gaussian for "mse", the Bernoulli of the mean for "bce".
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4)) * [1.0, 2.0, 3.0, 4.0] + 5.0
+    vae = VariationalAE(0, random_state=0, device="cpu").fit(X)
+    variance = X.var(axis=0).mean()
+    gaussian = -0.5 * ((X - X.mean(axis=0)) ** 2 / variance).sum(axis=1)
+    gaussian -= 0.5 * X.shape[1] * math.log(2 * math.pi * variance)
+    assert_allclose(vae.score_samples(X), gaussian, rtol=1e-6)
+    assert_allclose(vae.sample(3, random_state=0), np.tile(X.mean(axis=0), (3, 1)))
+    assert_allclose(vae.transform(X), np.empty((200, 0)))
+
+    B = rng.random((50, 3))
+    bce = VariationalAE(0, loss="bce", output_activation="sigmoid", device="cpu")
+    p = B.mean(axis=0)
+    bernoulli = (B * np.log(p) + (1 - B) * np.log(1 - p)).sum(axis=1)
+    assert_allclose(bce.fit(B).score_samples(B), bernoulli, rtol=1e-6)
