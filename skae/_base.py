@@ -88,9 +88,7 @@ def _trains_incrementally(estimator):
             "trains one epoch and cannot stop early. Use fit, or set "
             "early_stopping=False."
         )
-    if isinstance(estimator.n_components, Real) and not isinstance(
-        estimator.n_components, Integral
-    ):
+    if estimator._searches_bottleneck():
         raise AttributeError(
             "partial_fit is not available with a fractional n_components, "
             "which fit searches; give an int n_components."
@@ -292,13 +290,13 @@ class BaseAutoEncoder(
     def _start_from(self, module, components):
         """Start ``module`` at the ``components`` subspace where it can.
 
-        Returns whether it did; ``components`` may hold more directions
-        than the module's code is wide.
+        Returns whether it did; ``components`` holds as many directions as
+        the module's code is wide, or is None.
         """
         start = getattr(module, "start_from_subspace", None)
         if components is None or start is None:
             return False
-        return bool(start(components[: _code_width(module, components)]))
+        return bool(start(components))
 
     # --------------------------------------------------------------- checks
     def _hidden_layer_sizes(self):
@@ -599,7 +597,8 @@ class BaseAutoEncoder(
 
         inner = build_module(generators, build).to(torch_dtype)
         if n_components:
-            self._start_from(inner, components)
+            start = None if components is None else components[:n_components]
+            self._start_from(inner, start)
         self._validate_module(inner, n_features, n_components, torch_dtype)
         mean, scale = self._standardization(n_components)
         inputs = self._input_standardization(n_components)
@@ -927,12 +926,6 @@ def _probe(module, value, n_components):
                 f"The architecture's {name} must return shape (n_samples, "
                 f"{width}) for input of 2 rows; got {got}."
             )
-
-
-def _code_width(module, components):
-    """Width of ``module``'s code (an MLPAutoEncoder's last encoder layer)."""
-    code = getattr(module, "code", None)
-    return getattr(code, "out_features", components.shape[0])
 
 
 def _same(value, other):

@@ -144,7 +144,7 @@ class FixedNoise:
 
     def __call__(self, x, positions):
         """Return the corrupted batch ``x`` found at ``positions``."""
-        start = positions.start or 0 if isinstance(positions, slice) else 0
+        start = (positions.start or 0) if isinstance(positions, slice) else 0
         with use_generators(FitGenerators(self.seed + int(start))):
             return self.corrupt(x)
 
