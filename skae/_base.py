@@ -32,7 +32,7 @@ from ._net import (
 from ._repr import DocLinkMixin
 from ._seeding import build_module, new_seed
 from ._statistics import column_mean_var
-from ._stopping import copy_weights, training_callbacks
+from ._stopping import LEARNT, copy_weights, learnt_too_little, training_callbacks
 from ._training import (
     OPTIMIZERS,
     TrainedNetMixin,
@@ -543,14 +543,22 @@ class BaseAutoEncoder(
 
     def _record(self, net, stopping, validate, warn):
         net.module_.eval()
+        warn = warn and self.n_components_ > 0
         record_training(
-            self,
-            net,
-            stopping,
-            validate=validate,
-            warn=warn and self.n_components_ > 0,
-            max_iter=self.max_iter,
+            self, net, stopping, validate=validate, warn=warn, max_iter=self.max_iter
         )
+        reached = learnt_too_little(net.history, validate, self.tol) if warn else None
+        if reached is not None:
+            warn_user(
+                f"The network learnt almost nothing: its training score (R², "
+                f"1 - training loss / the data's variance) is {reached:.3f} "
+                f"after {len(net.history)} epochs, below {LEARNT} or below its "
+                "first epoch's. Try a larger max_iter with a smaller tol, a "
+                "different learning_rate_init, wider hidden_layer_sizes or "
+                "another architecture; check that the data varies.",
+                SkaeConvergenceWarning,
+                self,
+            )
 
     def _training_dtype(self, X):
         """Float32 weights under bfloat16 autocast, which skips float64."""

@@ -154,7 +154,10 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
         Minimum improvement of the monitored score that resets the patience
         counter: the validation accuracy with early stopping, otherwise the
         unit-free ``train_score = 1 - cross-entropy / log(n_classes)`` (the
-        training loss as a fraction of chance level's).
+        training loss as a fraction of chance level's). As for the
+        autoencoders, the gain asked of an epoch is capped at 2 % of the
+        remaining ``1 - score`` and no phase stops while the score is below
+        0.05.
 
     n_iter_no_change : int, default=5
         Epochs without an improvement of at least ``tol`` after which a

@@ -55,12 +55,12 @@ loss : {"mse", "l1", "huber", "bce"}, default="mse"
     (a per-row loss, the scale every penalty is weighed against). "bce"
     needs ``output_activation="sigmoid"`` and data in [0, 1].
 
-alpha : float, default=0.0
+alpha : float, default={alpha_default}
     L2 penalty on the weights (not the biases), as MLPRegressor's: the
     optimizer's ``weight_decay``, so each step adds ``alpha * w`` to the
     gradient of the per-row loss, i.e. the loss gains ``alpha / 2 *
     ||w||²``. The network sees standardized data, so one value suits data
-    of any scale.
+    of any scale.{alpha_note}
 
 optimizer : {"adam", "adamw", "sgd"}, default="adam"
     The optimizer; "sgd" uses Nesterov momentum 0.9 as MLPRegressor does.
@@ -75,18 +75,24 @@ max_iter : int, default=200
     Maximum number of epochs.
 
 tol : float, default=7e-4
-    Minimum improvement of the monitored score that resets the patience
-    counter. The score is unit-free, whatever the data's scale and number
-    of features: the held-out R² with ``early_stopping``, otherwise the
+    Improvement of the monitored score that resets the patience counter.
+    The score is unit-free, whatever the data's scale and number of
+    features: the held-out R² with ``early_stopping``, otherwise the
     training R², ``1 - training loss / the data's total variance``
-    (recorded as ``train_score`` in ``net_.history``). The default ends a
-    fit once the R² has gained less than 0.0007 in each of
-    ``n_iter_no_change + 1`` epochs; a network that
-    starts at PCA's solution on data PCA already explains stops within a
-    few epochs. Lower it to train longer.
+    (recorded as ``train_score`` in ``net_.history``). An epoch improves
+    when it gains ``tol``, or 2 % of the error that remains (``1 -`` the
+    best score) where that is less: a fit at R² 0.99 keeps training
+    while each epoch removes 2 % of what is left. Training stops after
+    ``n_iter_no_change + 1`` epochs in a row without an improvement, but
+    never while the score is below 0.05 (the network has not yet left
+    reconstructing the mean; a slow start is not convergence). A network
+    that starts at PCA's solution on data PCA already explains stops
+    within a few epochs. Lower ``tol`` to train longer. A fit whose final
+    training score is below 0.05, or below its first epoch's, warns that
+    it learnt almost nothing (a ConvergenceWarning).
 
 n_iter_no_change : int, default=5
-    Epochs without an improvement of at least ``tol`` after which training
+    Epochs without an improvement (see ``tol``) after which training
     stops as converged.
 
 early_stopping : bool, default=False
@@ -219,12 +225,20 @@ def _indent(text, spaces):
     return "\n".join(pad + line if line else line for line in text.splitlines())
 
 
-def substitute(**extra):
+def substitute(alpha_default="0.0", alpha_note="", **extra):
     """Class decorator filling ``%(name)s`` slots of the docstring.
 
-    The shared texts are re-indented to the class docstring's four spaces.
+    The shared texts are re-indented to the class docstring's four spaces;
+    ``alpha_default`` and ``alpha_note`` state the estimator's own default
+    weight decay and why.
     """
-    docs = {key: _indent(text, 4) for key, text in {**SHARED_DOCS, **extra}.items()}
+    shared = dict(SHARED_DOCS)
+    shared["shared_parameters"] = (
+        shared["shared_parameters"]
+        .replace("{alpha_default}", alpha_default)
+        .replace("{alpha_note}", alpha_note)
+    )
+    docs = {key: _indent(text, 4) for key, text in {**shared, **extra}.items()}
 
     def decorate(cls):
         cls.__doc__ = cls.__doc__ % {k: v.lstrip() for k, v in docs.items()}
