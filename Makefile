@@ -32,6 +32,7 @@ lint: install
 bench: install
 	$(PY) benchmarks/bench_core.py
 	$(PY) benchmarks/bench_pca.py
+	$(PY) benchmarks/bench_stopping.py
 	$(PY) benchmarks/bench_precision.py --quick
 
 slow: install

@@ -446,7 +446,8 @@ def main(argv=None):
     )
     print(
         "skae: `AutoEncoderTransformer` defaults (64-128-k, relu, Adam, early "
-        "stop on the training R², tol 7e-4, PCA start); MLPRegressor: "
+        f"stop on the training R², tol {AutoEncoderTransformer().tol:g}, PCA "
+        "start); MLPRegressor: "
         "64-128-k-128-64 fitted on (X, X), relu also on the code layer, "
         "alpha=1e-4.\n"
     )

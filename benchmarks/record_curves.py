@@ -44,7 +44,7 @@ class HeldOutR2(Callback):
         net.history.record("heldout_r2", float(1 - sse / sst))
 
 
-def record(case, extra):
+def record(case, extra, random_state=0):
     cls, params, X_train, X_test = case()
     params = {**params, **extra}
     max_iter = params.get("max_iter", 200)
@@ -52,7 +52,7 @@ def record(case, extra):
         **params,
         tol=0.0,
         n_iter_no_change=max_iter,
-        random_state=0,
+        random_state=random_state,
         callbacks=[("heldout", HeldOutR2(X_test, X_train.mean(axis=0)))],
     )
     start = time.perf_counter()
@@ -74,6 +74,7 @@ def main():
     parser.add_argument("--out", required=True)
     parser.add_argument("--cases", nargs="*", default=None)
     parser.add_argument("--bundled", action="store_true")
+    parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument(
         "--params", type=json.loads, default={}, help="e.g. '{\"alpha\": 0.01}'"
     )
@@ -85,7 +86,7 @@ def main():
         cases = {name: cases[name] for name in args.cases}
     curves = {}
     for name, case in cases.items():
-        curves[name] = record(case, args.params)
+        curves[name] = record(case, args.params, args.random_state)
         c = curves[name]
         print(
             f"{name}: {len(c['train_score'])} epochs {c['seconds']:.1f} s, "

@@ -15,14 +15,7 @@ _LARGEST_COVARIANCE = 2048
 _START_ROWS = 10_000
 
 
-@substitute(
-    alpha_default="0.01",
-    alpha_note=(
-        "\n\n    The default, unlike MLPRegressor's 1e-4, keeps a drop-in for PCA"
-        "\n    from overfitting data sets of a few hundred rows (see"
-        "\n    :ref:`pca_start`); 0 trains without weight decay."
-    ),
-)
+@substitute()
 class AutoEncoderTransformer(BaseAutoEncoder):
     r"""Nonlinear dimensionality reduction with an undercomplete autoencoder.
 
@@ -107,13 +100,13 @@ class AutoEncoderTransformer(BaseAutoEncoder):
         dropout=0.0,
         output_activation="identity",
         loss="mse",
-        alpha=0.01,
+        alpha=0.0,
         optimizer="adam",
         learning_rate_init=1e-3,
         batch_size="auto",
         max_iter=200,
-        tol=7e-4,
-        n_iter_no_change=5,
+        tol=9e-4,
+        n_iter_no_change=8,
         early_stopping=False,
         validation_fraction=0.1,
         precision="float32",

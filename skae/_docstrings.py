@@ -5,6 +5,8 @@ Written once and substituted into each class docstring with
 apart in what they say about the same parameter.
 """
 
+import textwrap
+
 _N_COMPONENTS = """\
 n_components : int or float, default=2
     Size of the bottleneck (the code). An int fixes it; 0, as in PCA, gives
@@ -55,12 +57,12 @@ loss : {"mse", "l1", "huber", "bce"}, default="mse"
     (a per-row loss, the scale every penalty is weighed against). "bce"
     needs ``output_activation="sigmoid"`` and data in [0, 1].
 
-alpha : float, default={alpha_default}
+alpha : float, default=0.0
     L2 penalty on the weights (not the biases), as MLPRegressor's: the
     optimizer's ``weight_decay``, so each step adds ``alpha * w`` to the
     gradient of the per-row loss, i.e. the loss gains ``alpha / 2 *
     ||w||²``. The network sees standardized data, so one value suits data
-    of any scale.{alpha_note}
+    of any scale.
 
 optimizer : {"adam", "adamw", "sgd"}, default="adam"
     The optimizer; "sgd" uses Nesterov momentum 0.9 as MLPRegressor does.
@@ -74,7 +76,7 @@ batch_size : int or "auto", default="auto"
 max_iter : int, default=200
     Maximum number of epochs.
 
-tol : float, default=7e-4
+tol : float, default=9e-4
     Improvement of the monitored score that resets the patience counter.
     The score is unit-free, whatever the data's scale and number of
     features: the held-out R² with ``early_stopping``, otherwise the
@@ -91,9 +93,9 @@ tol : float, default=7e-4
     training score is below 0.05, or below its first epoch's, warns that
     it learnt almost nothing (a ConvergenceWarning).
 
-n_iter_no_change : int, default=5
+n_iter_no_change : int, default=8
     Epochs without an improvement (see ``tol``) after which training
-    stops as converged.
+    stops as converged.{n_iter_no_change_note}
 
 early_stopping : bool, default=False
     Hold out ``validation_fraction`` of the training data (one split for
@@ -225,18 +227,26 @@ def _indent(text, spaces):
     return "\n".join(pad + line if line else line for line in text.splitlines())
 
 
-def substitute(alpha_default="0.0", alpha_note="", **extra):
+def substitute(n_iter_no_change=None, **extra):
     """Class decorator filling ``%(name)s`` slots of the docstring.
 
-    The shared texts are re-indented to the class docstring's four spaces;
-    ``alpha_default`` and ``alpha_note`` state the estimator's own default
-    weight decay and why.
+    The shared texts are re-indented to the class docstring's four spaces.
+    ``n_iter_no_change``, a ``(default, why)`` pair, documents an
+    estimator's own default patience.
     """
     shared = dict(SHARED_DOCS)
-    shared["shared_parameters"] = (
-        shared["shared_parameters"]
-        .replace("{alpha_default}", alpha_default)
-        .replace("{alpha_note}", alpha_note)
+    note = ""
+    if n_iter_no_change is not None:
+        default, why = n_iter_no_change
+        shared["shared_parameters"] = shared["shared_parameters"].replace(
+            "n_iter_no_change : int, default=8",
+            f"n_iter_no_change : int, default={default}",
+        )
+        note = "\n" + textwrap.fill(
+            why, 76, initial_indent="    ", subsequent_indent="    "
+        )
+    shared["shared_parameters"] = shared["shared_parameters"].replace(
+        "{n_iter_no_change_note}", note
     )
     docs = {key: _indent(text, 4) for key, text in {**shared, **extra}.items()}
 

@@ -21,6 +21,10 @@ def copy_weights(module):
 # of ``tol`` is most of what is left, keep training while they improve.
 LEARNT = 0.05
 RELATIVE_TOL = 0.02
+# A training R² this high means the data are learnt whatever the start: a
+# PCA start on data PCA explains (0.9999) that Adam's first steps move to
+# 0.998 has not "learnt nothing", and does not warn.
+NEAR_PERFECT = 0.99
 
 
 def needed_gain(best, tol):
@@ -112,8 +116,8 @@ def learnt_too_little(history, validate, tol):
     Nothing was learnt when the training score of the weights the fit
     keeps (the last epoch's, or the best validation epoch's with
     ``validate``) is below ``LEARNT``, or more than ``tol`` below the
-    first epoch's: the fit ended worse than it started. Returns None
-    otherwise.
+    first epoch's and below ``NEAR_PERFECT``: the fit ended worse than it
+    started. Returns None otherwise.
     """
     scores = [epoch.get("train_score", math.nan) for epoch in history]
     if not scores:
@@ -123,7 +127,7 @@ def learnt_too_little(history, validate, tol):
         valid = [epoch.get("valid_score", -math.inf) for epoch in history]
         kept = max(range(len(valid)), key=valid.__getitem__)
     reached = scores[kept]
-    if reached < LEARNT or reached < scores[0] - tol:
+    if reached < LEARNT or (reached < scores[0] - tol and reached < NEAR_PERFECT):
         return float(reached)
     return None
 

@@ -33,10 +33,9 @@ def test_codes_are_flatter_relative_to_their_spread():
         .astype(np.float32)
     )
     # Both trained to the same tight tolerance, so that the ratio measures
-    # the penalty rather than how early each stopping rule ends; neither
-    # with weight decay (the plain autoencoder's default has some).
+    # the penalty rather than how early each stopping rule ends.
     tight = dict(tol=1e-4, n_iter_no_change=10, random_state=0)
-    plain = AutoEncoderTransformer(8, alpha=0.0, **tight).fit(X_train)
+    plain = AutoEncoderTransformer(8, **tight).fit(X_train)
     cae = ContractiveAE(8, contraction_weight=10.0, **tight).fit(X_train)
     ratio = relative_sensitivity(cae, X_test, noise) / relative_sensitivity(
         plain, X_test, noise
