@@ -30,9 +30,11 @@ lint: install
 
 # Speed and quality against the baselines, measured in the same run.
 bench: install
+	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) benchmarks/bench_core.py
 	$(PY) benchmarks/bench_pca.py
 	$(PY) benchmarks/bench_stopping.py
+	$(PY) benchmarks/bench_outliers.py
 	$(PY) benchmarks/bench_precision.py --quick
 
 slow: install

@@ -204,9 +204,10 @@ def to_onnx(estimator, X, *, target_opset=None, options=None):
         of features; if ``target_opset`` is below 18; if torch cannot
         export the estimator's module, e.g. a callable ``architecture``
         whose ``encode`` branches on tensor values or calls NumPy; if an
-        ``AutoEncoderOutlierDetector`` wraps an autoencoder whose scores
-        are not its reconstruction error (not a skae autoencoder, or one
-        that overrides ``score_samples``).
+        ``AutoEncoderOutlierDetector`` wraps an autoencoder the graph
+        cannot compute its score from: not a skae autoencoder, one that
+        overrides ``score_samples`` (with ``anomaly_score="reconstruction"``),
+        or ``transform`` or ``reconstruct`` (with "combined" or "code").
     sklearn.exceptions.NotFittedError
         If a skae estimator is not fitted.
 
@@ -373,17 +374,36 @@ class _Codes(torch.nn.Module):
 
 
 class _OutlierScores(torch.nn.Module):
-    """``predict``, ``decision_function`` and ``score_samples`` of the rows."""
+    """``predict``, ``decision_function`` and ``score_samples`` of the rows.
 
-    def __init__(self, module, offset, n_outputs):
+    ``parts`` is None for the reconstruction score, else the detector's
+    fitted parts (see ``AutoEncoderOutlierDetector.score_samples``).
+    """
+
+    def __init__(self, module, offset, n_outputs, parts=None):
         super().__init__()
         self.module = module
         self.offset = offset
         self.n_outputs = n_outputs
+        self.parts = parts
+        if parts is not None:
+            for name in ("feature_scales", "code_mean", "code_precision"):
+                tensor = torch.as_tensor(parts[name], dtype=torch.float32)
+                self.register_buffer(name, tensor)
 
     def forward(self, x):
-        reconstruction = self.module.decode(self.module.encode(x))
-        scores = -torch.mean((reconstruction - x) ** 2, dim=1, keepdim=True)
+        codes = self.module.encode(x)
+        reconstruction = self.module.decode(codes)
+        if self.parts is None:
+            scores = -torch.mean((reconstruction - x) ** 2, dim=1, keepdim=True)
+        else:
+            residual_scale, code_scale = self.parts["part_scales"]
+            centred = codes - self.code_mean
+            code = torch.sum((centred @ self.code_precision) * centred, 1, True)
+            scores = -code / code_scale
+            if not self.parts["code_only"]:
+                errors = (reconstruction - x) ** 2 / self.feature_scales
+                scores = scores - torch.sum(errors, 1, True) / residual_scale
         decision = scores - self.offset
         label = torch.where(decision < 0, -1, 1).to(torch.int64)
         return (label, decision, scores)[: self.n_outputs]
@@ -435,19 +455,44 @@ def _convert_outlier_detector(scope, operator, container):
     autoencoder = detector.autoencoder_
     # A FrozenEstimator (a reused, fitted autoencoder) exposes the original.
     autoencoder = getattr(autoencoder, "estimator", autoencoder)
-    if not isinstance(autoencoder, BaseAutoEncoder) or (
-        type(autoencoder).score_samples is not BaseAutoEncoder.score_samples
-    ):
+    kind = detector.anomaly_score
+    name = type(autoencoder).__name__
+    if not isinstance(autoencoder, BaseAutoEncoder):
         raise ValueError(
-            "Cannot export an AutoEncoderOutlierDetector built on "
-            f"{type(autoencoder).__name__}: the export computes the scores as "
-            "minus the mean squared reconstruction error of a skae autoencoder, "
-            f"which is not what {type(autoencoder).__name__}.score_samples "
-            "returns."
+            f"Cannot export an AutoEncoderOutlierDetector built on {name}: the "
+            "export computes the scores from a skae autoencoder's network."
         )
+    if kind == "reconstruction":
+        parts = None
+        if type(autoencoder).score_samples is not BaseAutoEncoder.score_samples:
+            raise ValueError(
+                f"Cannot export an AutoEncoderOutlierDetector built on {name} "
+                'with anomaly_score="reconstruction": the export computes the '
+                "scores as minus the mean squared reconstruction error of a skae "
+                f"autoencoder, which is not what {name}.score_samples returns."
+            )
+    else:
+        for method in ("transform", "reconstruct"):
+            if getattr(type(autoencoder), method) is not getattr(
+                BaseAutoEncoder, method
+            ):
+                raise ValueError(
+                    f"Cannot export an AutoEncoderOutlierDetector built on {name}: "
+                    f"it overrides {method}, which the export computes from the "
+                    "network."
+                )
+        parts = {
+            "feature_scales": detector.feature_scales_,
+            "code_mean": detector.code_mean_,
+            "code_precision": detector.code_precision_,
+            "part_scales": [float(v) for v in detector.part_scales_],
+            "code_only": kind == "code",
+        }
     outputs = [output.full_name for output in operator.outputs]
     graph = _TorchGraph(
-        lambda module: _OutlierScores(module, float(detector.offset_), len(outputs)),
+        lambda module: _OutlierScores(
+            module, float(detector.offset_), len(outputs), parts
+        ),
         autoencoder,
         outputs,
         torch_outputs=["label", "scores", "score_samples"][: len(outputs)],

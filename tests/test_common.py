@@ -85,11 +85,17 @@ ARCHITECTURES = [
 # 5-epoch encoder, needs 30.
 CLASSIFIER = dict(max_iter=10, learning_rate_init=1e-2, random_state=0, device="cpu")
 USES = [
+    # Every anomaly_score (the default "combined" in the first and the VAE).
     AutoEncoderOutlierDetector(AutoEncoderTransformer(**FAST)),
+    AutoEncoderOutlierDetector(
+        AutoEncoderTransformer(**FAST), anomaly_score="reconstruction"
+    ),
+    AutoEncoderOutlierDetector(AutoEncoderTransformer(**FAST), anomaly_score="code"),
     AutoEncoderOutlierDetector(
         DenoisingAE(early_stopping=True, **FAST), contamination=0.1
     ),
     AutoEncoderOutlierDetector(VariationalAE(**FAST)),
+    AutoEncoderOutlierDetector(VariationalAE(**FAST), anomaly_score="reconstruction"),
     EncoderClassifier(AutoEncoderTransformer(**FAST), **CLASSIFIER),
     EncoderClassifier(
         AutoEncoderTransformer(**FAST),

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import clone, is_outlier_detector
+from sklearn.base import BaseEstimator, clone, is_outlier_detector
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
@@ -21,7 +21,7 @@ from skae import (
     SparseAE,
     VariationalAE,
 )
-from skae._outlier import AutoEncoderOutlierDetector, robust_offset
+from skae._outlier import DETECTOR_TRAINING, AutoEncoderOutlierDetector, robust_offset
 
 FAST = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0, device="cpu")
 
@@ -65,7 +65,10 @@ def digits_without_sevens():
     ae = AutoEncoderTransformer(
         n_components=4, max_iter=100, random_state=0, device="cpu"
     )
-    detector = AutoEncoderOutlierDetector(ae).fit(normal)
+    # Nine digit classes make nine groups of codes, not one Gaussian: the
+    # reconstruction score suits them (see the class docstring).
+    detector = AutoEncoderOutlierDetector(ae, anomaly_score="reconstruction")
+    detector.fit(normal)
     return normal, X_test, y_test == 7, detector
 
 
@@ -81,6 +84,117 @@ def test_digits_sevens_are_found_better_than_by_pca(digits_without_sevens):
     assert ae_auc > 0.95
 
 
+@pytest.fixture(scope="module")
+def three_rows():
+    """A plane of training rows and three rows: typical, off it, far out on it."""
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(rng.normal(size=(8, 2)))[0].T  # orthonormal rows
+    X = rng.normal(size=(300, 2)) @ basis + 0.05 * rng.normal(size=(300, 8))
+    normal_row = 0.5 * basis[0]
+    off_plane = (
+        normal_row + 1.5 * np.linalg.qr(np.c_[basis.T, rng.normal(size=8)])[0][:, 2]
+    )  # a unit direction orthogonal to the plane
+    far_out = 6.0 * basis[0] + 6.0 * basis[1]  # 8.5 standard deviations out
+    rows = np.vstack([normal_row, off_plane, far_out])
+    detector = AutoEncoderOutlierDetector(linear_ae(max_iter=200)).fit(X)
+    return rows, detector
+
+
+def test_the_residual_part_sees_rows_off_the_manifold_only(three_rows):
+    rows, detector = three_rows
+    normal, off, far = detector.residual_distances(rows)
+    assert off > 20 * normal
+    assert far < off / 5  # on the plane: reconstructed about as well
+
+
+def test_the_code_part_sees_rows_far_out_on_the_manifold_only(three_rows):
+    rows, detector = three_rows
+    normal, off, far = detector.code_distances(rows)
+    assert far > 20 * normal
+    assert off < far / 5  # its code is the typical row's
+
+
+def test_the_combined_score_ranks_both_kinds_below_a_typical_row(three_rows):
+    rows, detector = three_rows
+    normal, off, far = detector.score_samples(rows)
+    assert off < normal and far < normal
+    assert np.all(detector.predict(rows) == [1, -1, -1])
+    # The reconstruction error alone misses the row far out on the plane.
+    errors = detector.feature_errors(rows).mean(axis=1)
+    assert errors[2] < errors[1] / 50
+
+
+def test_each_part_is_one_on_the_median_training_row(planted):
+    X, detector = planted
+    m_r, m_c = detector.part_scales_
+    assert np.median(detector.residual_distances(X)) == pytest.approx(m_r)
+    assert np.median(detector.code_distances(X)) == pytest.approx(m_c)
+    assert detector.code_mean_.shape == (2,)
+    assert detector.code_precision_.shape == (2, 2)
+    scales = detector.feature_scales_
+    assert scales.shape == (8,) and np.all(scales >= 0.1 * scales.mean() * 0.999)
+
+
+def test_outliers_among_the_training_rows_do_not_widen_the_code_density():
+    # 10 % of the training rows lie far out along the plane: a plain
+    # covariance would stretch to cover them, the robust fit does not.
+    rng = np.random.default_rng(0)
+    basis = np.linalg.qr(rng.normal(size=(8, 2)))[0].T
+    Z = rng.normal(size=(300, 2))
+    Z[:30] *= 6
+    X = Z @ basis + 0.05 * rng.normal(size=(300, 8))
+    detector = AutoEncoderOutlierDetector(linear_ae(max_iter=200)).fit(X)
+    distances = detector.code_distances(X)
+    assert np.min(distances[:30]) > np.quantile(distances[30:], 0.5)
+    assert np.mean(detector.predict(X[:30]) == -1) > 0.8
+    assert np.mean(detector.predict(X[30:]) == -1) < 0.05
+
+
+@pytest.mark.parametrize("kind", ["combined", "code"])
+def test_auto_threshold_flags_a_few_percent_of_clean_rows(kind):
+    X = make_data(n_samples=400)
+    detector = AutoEncoderOutlierDetector(linear_ae(), anomaly_score=kind).fit(X)
+    # Median + 3 robust deviations of a skewed part: a few percent (about 6 %
+    # for a chi-square with 2 degrees of freedom, the code part of clean rows).
+    assert 0.0 < np.mean(detector.predict(X) == -1) < 0.08
+
+
+def test_code_score_is_minus_the_scaled_code_part(planted):
+    X, detector = planted
+    code = clone(detector).set_params(anomaly_score="code").fit(X)
+    assert_allclose(
+        code.score_samples(X), -code.code_distances(X) / code.part_scales_[1]
+    )
+
+
+def test_a_bottleneck_of_zero_leaves_the_residual_part():
+    X = make_data()
+    ae = AutoEncoderTransformer(n_components=0, **FAST)
+    detector = AutoEncoderOutlierDetector(ae).fit(X)
+    assert_array_equal(detector.code_distances(X), 0.0)
+    assert_allclose(
+        detector.score_samples(X),
+        -detector.residual_distances(X) / detector.part_scales_[0],
+    )
+
+
+def test_the_parts_of_a_reconstruction_detector_are_refused(planted):
+    X, detector = planted
+    plain = clone(detector).set_params(anomaly_score="reconstruction").fit(X)
+    assert not hasattr(plain, "code_precision_")
+    with pytest.raises(AttributeError, match='anomaly_score="reconstruction"'):
+        plain.code_distances(X)
+    with pytest.raises(AttributeError, match='anomaly_score="reconstruction"'):
+        plain.residual_distances(X)
+
+
+def test_the_default_network_trains_with_the_detector_stopping_rule():
+    X = make_data(n_samples=300)
+    detector = AutoEncoderOutlierDetector(random_state=0).fit(X)
+    assert detector.autoencoder_.tol == DETECTOR_TRAINING["tol"]
+    assert detector.autoencoder_.n_iter_ < AutoEncoderTransformer().max_iter
+
+
 @pytest.mark.parametrize("contamination", [0.02, 0.05, 0.1, 0.25])
 def test_predict_flags_the_contamination_fraction_of_training_rows(
     digits_without_sevens, contamination
@@ -88,7 +202,9 @@ def test_predict_flags_the_contamination_fraction_of_training_rows(
     normal, _, _, detector = digits_without_sevens
     # The fitted autoencoder is reused: only the threshold is set again.
     frozen = FrozenEstimator(detector.autoencoder_)
-    refit = AutoEncoderOutlierDetector(frozen, contamination=contamination)
+    refit = AutoEncoderOutlierDetector(
+        frozen, anomaly_score=detector.anomaly_score, contamination=contamination
+    )
     flagged = np.mean(refit.fit_predict(normal) == -1)
     assert abs(flagged - contamination) <= 0.02
 
@@ -160,7 +276,11 @@ def test_auto_threshold_of_identical_scores_flags_nothing():
 def test_scores_decision_and_labels_agree(planted):
     X, detector = planted
     scores = detector.score_samples(X)
-    assert_array_equal(scores, detector.autoencoder_.score_samples(X))
+    m_r, m_c = detector.part_scales_
+    assert_allclose(
+        scores,
+        -(detector.residual_distances(X) / m_r + detector.code_distances(X) / m_c),
+    )
     assert_allclose(detector.decision_function(X), scores - detector.offset_)
     assert_array_equal(
         detector.predict(X), np.where(detector.decision_function(X) < 0, -1, 1)
@@ -170,6 +290,7 @@ def test_scores_decision_and_labels_agree(planted):
 
 def test_feature_errors_are_squared_residuals_that_average_to_the_score(planted):
     X, detector = planted
+    detector = clone(detector).set_params(anomaly_score="reconstruction").fit(X)
     errors = detector.feature_errors(X)
     assert errors.shape == X.shape
     assert_allclose(errors, (X - detector.autoencoder_.reconstruct(X)) ** 2)
@@ -183,7 +304,9 @@ def test_score_is_minus_the_mean_feature_error_for_the_error_scored_family(
     estimator,
 ):
     X = make_data(n_outliers=5)
-    detector = AutoEncoderOutlierDetector(estimator(n_components=2, **FAST)).fit(X)
+    detector = AutoEncoderOutlierDetector(
+        estimator(n_components=2, **FAST), anomaly_score="reconstruction"
+    ).fit(X)
     scores = detector.score_samples(X)
     assert_array_equal(scores, detector.autoencoder_.score_samples(X))
     assert_allclose(scores, -detector.feature_errors(X).mean(axis=1), rtol=1e-10)
@@ -192,7 +315,7 @@ def test_score_is_minus_the_mean_feature_error_for_the_error_scored_family(
 def test_score_with_a_variational_autoencoder_is_its_elbo():
     X = make_data(n_outliers=5)
     vae = VariationalAE(n_components=2, **FAST)
-    detector = AutoEncoderOutlierDetector(vae).fit(X)
+    detector = AutoEncoderOutlierDetector(vae, anomaly_score="reconstruction").fit(X)
     scores = detector.score_samples(X)
     assert_array_equal(scores, detector.autoencoder_.score_samples(X))
     # feature_errors stays the squared residual of the decoded mean code, but
@@ -249,21 +372,48 @@ def test_default_autoencoder_is_a_plain_autoencoder_transformer():
     # Rows of tiny values: the default network converges in a few epochs.
     detector = AutoEncoderOutlierDetector().fit(1e-3 * make_data(n_samples=20))
     assert type(detector.autoencoder_) is AutoEncoderTransformer
-    assert detector.autoencoder_.get_params() == AutoEncoderTransformer().get_params()
+    expected = AutoEncoderTransformer(n_components=2, **DETECTOR_TRAINING)
+    assert detector.autoencoder_.get_params() == expected.get_params()
 
 
 def test_a_frozen_autoencoder_is_used_as_fitted():
     X = make_data()
     ae = AutoEncoderTransformer(**FAST).fit(X)
     before = ae.transform(X)
-    detector = AutoEncoderOutlierDetector(FrozenEstimator(ae)).fit(X[:100])
+    detector = AutoEncoderOutlierDetector(
+        FrozenEstimator(ae), anomaly_score="reconstruction"
+    ).fit(X[:100])
     assert detector.autoencoder_.estimator is ae
     assert ae.n_iter_ == 5
     assert_array_equal(ae.transform(X), before)
     assert_array_equal(detector.score_samples(X), ae.score_samples(X))
+    # The parts are fitted on the rows fit sees, through the same network.
+    detector.set_params(anomaly_score="combined").fit(X[:100])
+    assert_array_equal(ae.transform(X), before)
+    assert_allclose(
+        detector.feature_scales_,
+        np.maximum(
+            ((ae.reconstruct(X[:100]) - X[:100]) ** 2).mean(axis=0),
+            0.1 * ((ae.reconstruct(X[:100]) - X[:100]) ** 2).mean(),
+        ),
+    )
 
 
 # ------------------------------------------------------------------ errors
+class _NoCodes(BaseEstimator):
+    """An autoencoder without codes: reconstruct and score_samples only."""
+
+    def fit(self, X, y=None):
+        self.mean_ = np.mean(X, axis=0)
+        return self
+
+    def reconstruct(self, X):
+        return np.broadcast_to(self.mean_, np.shape(X)).copy()
+
+    def score_samples(self, X):
+        return -np.mean((np.asarray(X) - self.mean_) ** 2, axis=1)
+
+
 @pytest.mark.parametrize(
     "params, match",
     [
@@ -271,9 +421,12 @@ def test_a_frozen_autoencoder_is_used_as_fitted():
         (dict(contamination=0.0), "contamination"),
         (dict(contamination="most"), "contamination"),
         (dict(autoencoder=PCA()), "autoencoder"),
+        (dict(anomaly_score="likelihood"), "anomaly_score"),
+        (dict(autoencoder=_NoCodes(), anomaly_score="code"), "no transform method"),
     ],
 )
 def test_invalid_parameters_raise(params, match):
+    # The same object is refused every time and never fitted.
     with pytest.raises(ValueError, match=match):
         AutoEncoderOutlierDetector(**params).fit(make_data())
 
