@@ -180,8 +180,11 @@ def test_a_bottleneck_of_zero_leaves_the_residual_part():
 
 def test_the_parts_of_a_reconstruction_detector_are_refused(planted):
     X, detector = planted
-    plain = clone(detector).set_params(anomaly_score="reconstruction").fit(X)
+    # Refitted in place from "combined": the old parts do not linger.
+    plain = pickle.loads(pickle.dumps(detector))
+    plain.set_params(anomaly_score="reconstruction").fit(X)
     assert not hasattr(plain, "code_precision_")
+    assert not hasattr(plain, "part_scales_")
     with pytest.raises(AttributeError, match='anomaly_score="reconstruction"'):
         plain.code_distances(X)
     with pytest.raises(AttributeError, match='anomaly_score="reconstruction"'):
