@@ -35,6 +35,7 @@ bench: install
 	$(PY) benchmarks/bench_pca.py
 	$(PY) benchmarks/bench_stopping.py
 	$(PY) benchmarks/bench_outliers.py
+	$(PY) benchmarks/bench_generate.py
 	$(PY) benchmarks/bench_precision.py --quick
 
 slow: install

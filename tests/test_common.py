@@ -212,7 +212,7 @@ def test_bce_passes_on_unit_data(container):
     vae = _bce_vae()
     assert vae.fit(X) is vae
     codes = vae.transform(X)
-    assert codes.shape == (30, 2)
+    assert codes.shape == (30, vae.n_components)
     assert codes.dtype == (np.float64 if container == "csr" else X.dtype)
     assert np.isfinite(vae.score_samples(X)).all()
     again = pickle.loads(pickle.dumps(vae))

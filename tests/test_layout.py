@@ -52,6 +52,7 @@ LAYERS = {
         "_penalties",
         "_callables",
         "_labels",
+        "_generative",
     ),
     # the skorch net, the stopping rule, batched inference, the fit loop
     "training engine": ("_net", "_data", "_stopping", "_inference"),
@@ -65,7 +66,7 @@ LAYERS = {
         "_variational",
     ),
     "uses": ("_outlier", "_classifier"),
-    "outside": ("_persistence", "_onnx", "plot", "demo"),
+    "outside": ("_persistence", "_onnx", "plot", "metrics", "demo"),
     "package": ("__init__",),
 }
 

@@ -51,6 +51,74 @@ def test_samples_are_reproducible_varied_and_digit_like(vae_and_data):
     assert nearest_digit_mse(samples) <= 0.3 * nearest_digit_mse(uniform)
 
 
+@pytest.fixture(scope="module")
+def breast_cancer_vae():
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.preprocessing import StandardScaler
+
+    X = StandardScaler().fit_transform(load_breast_cancer().data)
+    return VariationalAE(random_state=0).fit(X), X
+
+
+def test_samples_spread_as_the_data_does(breast_cancer_vae):
+    # 0.2 decoded prior draws to the decoder's mean: 0.56-0.72 of the data's
+    # spread, and the prior is not where the training codes are.
+    vae, X = breast_cancer_vae
+    samples = vae.sample(len(X), random_state=0)
+    spread = np.median(samples.std(axis=0) / X.std(axis=0))
+    assert 0.85 < spread < 1.15
+    assert np.abs(samples.mean(axis=0) - X.mean(axis=0)).max() < 0.3
+
+
+def test_the_noise_is_the_decoders_per_feature(breast_cancer_vae):
+    vae, X = breast_cancer_vae
+    residual = X - vae.reconstruct(X)
+    assert_allclose(vae.noise_scale_, np.sqrt((residual**2).mean(axis=0)))
+    # The same draws of codes with and without the noise: the difference is
+    # the noise, feature by feature.
+    noisy = vae.sample(4000, random_state=1)
+    mean = vae.sample(4000, random_state=1, noise=False)
+    assert_allclose((noisy - mean).std(axis=0), vae.noise_scale_, rtol=0.1)
+
+
+def test_codes_are_drawn_from_the_training_codes_mixture(breast_cancer_vae):
+    vae, X = breast_cancer_vae
+    weights, means = vae.code_weights_, vae.code_means_
+    assert weights.shape == (10,) and np.isclose(weights.sum(), 1.0)
+    assert means.shape == (10, 8) and vae.code_covariances_.shape == (10, 8, 8)
+    # The mixture's overall mean is the training codes' mean, not the
+    # prior's zero.
+    codes = vae.sample_posterior(X, random_state=0)
+    assert_allclose(weights @ means, codes.mean(axis=0), atol=0.1)
+
+
+def test_posterior_draws_scatter_around_transform(breast_cancer_vae):
+    vae, X = breast_cancer_vae
+    rows = np.repeat(X[:1], 3000, axis=0)
+    draws = vae.sample_posterior(rows, random_state=0)
+    assert draws.shape == (3000, 8)
+    assert_allclose(draws.mean(axis=0), vae.transform(X[:1])[0], atol=0.1)
+    assert np.all(draws.std(axis=0) > 0)
+    assert_array_equal(draws, vae.sample_posterior(rows, random_state=0))
+    assert_array_equal(vae.transform(X[:5]), vae.transform(X[:5]))
+
+
+def test_bernoulli_samples_are_binary_only_for_binary_rows():
+    rng = np.random.default_rng(0)
+    binary = (rng.random((200, 6)) < 0.3).astype(np.float64)
+    params = dict(loss="bce", output_activation="sigmoid", max_iter=20, random_state=0)
+    vae = VariationalAE(**params).fit(binary)
+    assert vae.noise_scale_ is None
+    assert set(np.unique(vae.sample(50, random_state=0))) <= {0.0, 1.0}
+    assert not set(np.unique(vae.sample(50, random_state=0, noise=False))) <= {
+        0.0,
+        1.0,
+    }
+    soft = rng.random((200, 6))
+    probabilities = VariationalAE(**params).fit(soft).sample(50, random_state=0)
+    assert np.all((probabilities > 0) & (probabilities < 1))
+
+
 def test_score_is_the_mean_elbo_in_nats(vae_and_data):
     vae, X_train, X_test = vae_and_data
     scores = vae.score_samples(X_test)
@@ -149,7 +217,11 @@ def test_n_components_zero_scores_the_mean_model_and_samples_the_mean():
     gaussian = -0.5 * ((X - X.mean(axis=0)) ** 2 / variance).sum(axis=1)
     gaussian -= 0.5 * X.shape[1] * math.log(2 * math.pi * variance)
     assert_allclose(vae.score_samples(X), gaussian, rtol=1e-6)
-    assert_allclose(vae.sample(3, random_state=0), np.tile(X.mean(axis=0), (3, 1)))
+    mean = np.tile(X.mean(axis=0), (3, 1))
+    assert_allclose(vae.sample(3, random_state=0, noise=False), mean)
+    # The decoder's noise around the mean is the rows' own spread.
+    assert_allclose(vae.noise_scale_, X.std(axis=0), rtol=1e-6)
+    assert not np.allclose(vae.sample(3, random_state=0), mean)
     assert_allclose(vae.transform(X), np.empty((200, 0)))
 
     B = rng.random((50, 3))
