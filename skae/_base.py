@@ -32,7 +32,13 @@ from ._net import (
 from ._repr import DocLinkMixin
 from ._seeding import build_module, new_seed
 from ._statistics import column_mean_var
-from ._stopping import LEARNT, copy_weights, learnt_too_little, training_callbacks
+from ._stopping import (
+    LEARNT,
+    copy_weights,
+    learnt_too_little,
+    train_score_is_r2,
+    training_callbacks,
+)
 from ._training import (
     OPTIMIZERS,
     TrainedNetMixin,
@@ -547,6 +553,9 @@ class BaseAutoEncoder(
         record_training(
             self, net, stopping, validate=validate, warn=warn, max_iter=self.max_iter
         )
+        # The check reads training scores; an unbounded one (a
+        # VariationalAE's ELBO) has no level that means "nothing learnt".
+        warn = warn and train_score_is_r2(self)
         reached = learnt_too_little(net.history, validate, self.tol) if warn else None
         if reached is not None:
             warn_user(

@@ -61,14 +61,20 @@ class StopOnPlateau(Callback):
         Restore the best epoch's weights when training ends.
     best : tuple (score, state_dict) or None, default=None
         The best of earlier calls on the same validation split.
+    bounded : bool, default=True
+        Whether the score is an R²: at most 1, and 0 for reconstructing
+        the mean. Only then do the floor ``LEARNT`` and the relative cap
+        apply; an unbounded score (a VariationalAE's training ELBO, which
+        can stay negative while it learns) asks every epoch for ``tol``.
     """
 
-    def __init__(self, monitor, patience, tol, keep_best, best=None):
+    def __init__(self, monitor, patience, tol, keep_best, best=None, bounded=True):
         self.monitor = monitor
         self.patience = patience
         self.tol = tol
         self.keep_best = keep_best
         self.best = best
+        self.bounded = bounded
 
     def on_train_begin(self, net, **kwargs):
         score, weights = self.best if self.best is not None else (-math.inf, None)
@@ -81,7 +87,7 @@ class StopOnPlateau(Callback):
         score = net.history[-1, self.monitor]
         if self.improves(score):
             self.misses_ = 0
-        elif max(self.best_, score) >= LEARNT:
+        elif not self.bounded or max(self.best_, score) >= LEARNT:
             self.misses_ += 1
         if score > self.best_:
             self.best_ = score
@@ -95,9 +101,8 @@ class StopOnPlateau(Callback):
         """Whether ``score`` improves on the best so far."""
         if self.best_ == -math.inf:
             return True
-        return score > self.best_ and score - self.best_ >= needed_gain(
-            self.best_, self.tol
-        )
+        needed = needed_gain(self.best_, self.tol) if self.bounded else self.tol
+        return score > self.best_ and score - self.best_ >= needed
 
     def on_train_end(self, net, **kwargs):
         if self.keep_best and self.best_weights_ is not None:
@@ -149,6 +154,11 @@ class UnitFreeTrainScore(Callback):
         net.history.record("train_score", 1.0 - loss / total)
 
 
+def train_score_is_r2(estimator):
+    """Whether ``estimator``'s training score is an R² (at most 1)."""
+    return getattr(estimator, "_train_score_is_r2", True)
+
+
 def training_callbacks(estimator, *, validate, total, best):
     """Return the stopping rule, progress bar and user callbacks (copied)."""
     stopping = StopOnPlateau(
@@ -157,6 +167,7 @@ def training_callbacks(estimator, *, validate, total, best):
         tol=estimator.tol,
         keep_best=validate,
         best=best if validate else None,
+        bounded=validate or train_score_is_r2(estimator),
     )
     # The user's callbacks may record scores the progress shows; the stopping
     # rule ends an epoch by raising, so it goes last and every other

@@ -221,6 +221,12 @@ class VariationalAE(BaseAutoEncoder):
         )
         self.beta = beta
 
+    # The training score is 1 - negative ELBO / variance: a log-likelihood
+    # with a learned noise level, not an R² (it can stay below 0 while the
+    # network learns, or pass 1), so the stopping rule asks each epoch for
+    # tol and the "learnt nothing" check does not apply.
+    _train_score_is_r2 = False
+
     # The loss selects the decoder: Gaussian or Laplace with a learned noise
     # scale, or Bernoulli.
     _network_parameters = (*BaseAutoEncoder._network_parameters, "loss")

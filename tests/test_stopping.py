@@ -34,9 +34,11 @@ class _Net:
         self.module_ = torch.nn.Linear(1, 1)
 
 
-def epochs_run(curve, *, tol=TOL, patience=PATIENCE, monitor="train_score"):
+def epochs_run(
+    curve, *, tol=TOL, patience=PATIENCE, monitor="train_score", bounded=True
+):
     """Feed ``curve`` to the rule; return the epochs run before it stops."""
-    rule = StopOnPlateau(monitor, patience, tol, keep_best=False)
+    rule = StopOnPlateau(monitor, patience, tol, keep_best=False, bounded=bounded)
     net = _Net()
     rule.on_train_begin(net)
     for epoch, score in enumerate(curve, start=1):
@@ -95,6 +97,28 @@ def test_a_gain_of_tol_counts_far_from_a_perfect_fit():
 
 def test_the_validation_score_follows_the_same_rule():
     assert epochs_run(GRU_START, monitor="valid_score") == len(GRU_START)
+
+
+def test_an_unbounded_score_asks_each_epoch_for_tol():
+    # A VariationalAE's training ELBO can stay below 0 while it learns: no
+    # floor there, and no cap relative to a "remaining error".
+    curve = [-0.5 + 0.01 * epoch for epoch in range(10)] + [-0.41] * 20
+    assert epochs_run(curve) == len(curve)  # as an R²: below LEARNT, never
+    assert epochs_run(curve, bounded=False) == 10 + PATIENCE + 1
+
+
+def test_a_variational_fit_with_a_negative_elbo_score_stops_and_does_not_warn():
+    from sklearn.datasets import load_wine
+    from sklearn.preprocessing import StandardScaler
+
+    from skae import VariationalAE
+
+    X = StandardScaler().fit_transform(load_wine().data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        vae = VariationalAE(random_state=0).fit(X)
+    assert vae.net_.history[-1, "train_score"] < LEARNT
+    assert vae.n_iter_ < vae.max_iter
 
 
 def _history(train, valid=None):
