@@ -10,6 +10,9 @@ Three measures for the rows a generative model such as
   farther (off the data)? 1 means as close as new data;
 - :func:`marginal_distances`: how far each feature's distribution is from
   the real one.
+
+And one measure of codes: :func:`hoyer_sparsity`, how few units of a code
+carry it (for :class:`~skae.SparseAE`).
 """
 
 from numbers import Integral
@@ -22,7 +25,12 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
-__all__ = ["discriminator_auc", "distance_to_closest_record", "marginal_distances"]
+__all__ = [
+    "discriminator_auc",
+    "distance_to_closest_record",
+    "hoyer_sparsity",
+    "marginal_distances",
+]
 
 
 def _rows(X, name, n_features=None):
@@ -217,3 +225,51 @@ def marginal_distances(X_real, X_synthetic):
     )
     unit = np.where(scale > 0, scale, 1.0)
     return distances / unit
+
+
+@validate_params({"codes": ["array-like"]}, prefer_skip_nested_validation=True)
+def hoyer_sparsity(codes):
+    r"""Return how sparse the codes are, by Hoyer's measure, averaged over rows.
+
+    For a row :math:`z` of :math:`k` units,
+    :math:`(\sqrt{k} - \lVert z \rVert_1 / \lVert z \rVert_2) /
+    (\sqrt{k} - 1)`: 1 when a single unit is active, 0 when all are
+    equally active. Scale-free: shrinking the codes does not change it,
+    unlike their mean absolute value. Rows of zeros are left out.
+
+    Parameters
+    ----------
+    codes : array-like of shape (n_samples, n_components)
+        Codes, e.g. ``SparseAE.transform(X)``; at least 2 columns.
+
+    Returns
+    -------
+    sparsity : float
+        In [0, 1]; higher is sparser.
+
+    See Also
+    --------
+    skae.SparseAE : An autoencoder with sparse codes.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skae.metrics import hoyer_sparsity
+    >>> hoyer_sparsity(np.array([[1.0, 0.0, 0.0, 0.0], [0.0, 2.0, 0.0, 0.0]]))
+    1.0
+    >>> hoyer_sparsity(np.ones((3, 4)))
+    0.0
+    """
+    codes = check_array(codes, dtype=np.float64, input_name="codes")
+    width = codes.shape[1]
+    if width < 2:
+        raise ValueError(
+            f"hoyer_sparsity needs codes of 2 columns or more, got {width}."
+        )
+    l1 = np.abs(codes).sum(axis=1)
+    l2 = np.sqrt((codes**2).sum(axis=1))
+    active = l2 > 0
+    if not active.any():
+        raise ValueError("Codes with every row zero: their sparsity is undefined.")
+    root = np.sqrt(width)
+    return float(np.mean((root - l1[active] / l2[active]) / (root - 1)))

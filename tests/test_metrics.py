@@ -73,3 +73,19 @@ def test_mismatched_widths_and_copied_holdout_are_refused(real):
         distance_to_closest_record(train, holdout, train[:50])
     with pytest.raises(ValueError, match="cv"):
         discriminator_auc(train, holdout, cv=1)
+
+
+def test_hoyer_sparsity_is_scale_free_and_spans_zero_to_one():
+    from skae.metrics import hoyer_sparsity
+
+    one_hot = np.eye(4)
+    assert hoyer_sparsity(one_hot) == pytest.approx(1.0)
+    assert hoyer_sparsity(np.ones((3, 4))) == pytest.approx(0.0)
+    codes = np.abs(np.random.default_rng(0).normal(size=(50, 8)))
+    assert hoyer_sparsity(codes) == pytest.approx(hoyer_sparsity(1e-3 * codes))
+    # Zero rows are left out rather than counted as anything.
+    assert hoyer_sparsity(np.vstack([one_hot, np.zeros((2, 4))])) == pytest.approx(1)
+    with pytest.raises(ValueError, match="2 columns"):
+        hoyer_sparsity(np.ones((3, 1)))
+    with pytest.raises(ValueError, match="every row zero"):
+        hoyer_sparsity(np.zeros((3, 4)))

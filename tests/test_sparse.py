@@ -94,7 +94,8 @@ def test_penalty_follows_the_parameters():
     l1 = SparseAE(sparsity_weight=0.5, max_iter=2).fit(X)
     assert l1.net_.penalty == L1SparsityPenalty(0.5)
     kl = SparseAE(sparsity="kl", sparsity_target=0.2, max_iter=2).fit(X)
-    assert kl.net_.penalty == KLSparsityPenalty(1.5, 0.2)
+    assert kl.net_.penalty == KLSparsityPenalty(5.0, 0.2)  # "auto" for "kl"
+    assert SparseAE(max_iter=2).fit(X).net_.penalty == L1SparsityPenalty(1.5)
 
 
 def test_l1_and_kl_weigh_units_alike():
@@ -151,3 +152,15 @@ def test_validation_rows_are_densified_a_batch_at_a_time():
         tracemalloc.stop()
     # Two 8 MB blocks at most (the whole split cost 32 MB before).
     assert peak < 24e6, f"{peak / 1e6:.0f} MB allocated by numpy"
+
+
+def test_the_kl_default_reaches_about_its_target_activation():
+    # At 0.2's weight (1.5) the mean activation ended at 0.10-0.11 for a
+    # target of 0.05; "auto" weighs the KL penalty 5.0.
+    X_train, X_test = digits_split()
+    sae = SparseAE(32, sparsity="kl", sparsity_target=0.05, random_state=0)
+    sae.fit(X_train)
+    codes = sae.transform(X_test)
+    error = ((sae.reconstruct(X_test) - X_test) ** 2).sum()
+    assert codes.mean() <= 0.08
+    assert error / ((X_test - X_train.mean(axis=0)) ** 2).sum() < 0.6
