@@ -39,6 +39,7 @@ from ._stopping import (
     train_score_is_r2,
     training_callbacks,
 )
+from ._threads import SMALL_WORK, dense_work_per_row, intra_op_threads
 from ._training import (
     OPTIMIZERS,
     TrainedNetMixin,
@@ -437,11 +438,22 @@ class BaseAutoEncoder(
                 self._check_network_unchanged()
             data = self._fit_data(X, target, reset=not continuing)
             device = resolve_device(self.device)
-            if continuing:
-                self._continue_training(data, device, incremental)
-            else:
-                self._train_new(data, device, incremental)
+            with intra_op_threads(self._fit_threads(data.n_features, device)):
+                if continuing:
+                    self._continue_training(data, device, incremental)
+                else:
+                    self._train_new(data, device, incremental)
         return self
+
+    def _fit_threads(self, n_features, device):
+        """One torch thread for a small dense network on the CPU, else None."""
+        if torch.device(device).type != "cpu" or self.architecture != "mlp":
+            return None
+        width = self.n_components if isinstance(self.n_components, Integral) else None
+        work = dense_work_per_row(
+            n_features, self._hidden_layer_sizes(), width or n_features
+        )
+        return 1 if work < SMALL_WORK else None
 
     def _fit_data(self, X, target, *, reset):
         """Validate X (and a separate target) into a :class:`FitData`."""

@@ -53,6 +53,7 @@ LAYERS = {
         "_callables",
         "_labels",
         "_generative",
+        "_threads",
     ),
     # the skorch net, the stopping rule, batched inference, the fit loop
     "training engine": ("_net", "_data", "_stopping", "_inference"),

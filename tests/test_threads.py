@@ -1,0 +1,97 @@
+"""The thread policy: small dense fits run on one torch thread, safely."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from numpy.testing import assert_array_equal
+from skorch.callbacks import Callback
+
+from skae import AutoEncoderTransformer
+from skae._threads import SMALL_WORK, dense_work_per_row, intra_op_threads
+
+
+class _SeenThreads(Callback):
+    """Record torch's intra-op thread count during training."""
+
+    def __init__(self):
+        self.seen = []
+
+    def on_epoch_end(self, net, **kwargs):
+        self.seen.append(torch.get_num_threads())
+
+
+@pytest.fixture
+def two_threads():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+def _fit(X, **params):
+    seen = _SeenThreads()
+    ae = AutoEncoderTransformer(
+        max_iter=3, random_state=0, device="cpu", callbacks=[("seen", seen)], **params
+    )
+    return ae.fit(X), seen
+
+
+def test_a_small_dense_fit_trains_on_one_thread_and_restores(two_threads):
+    X = np.random.default_rng(0).normal(size=(100, 8))
+    ae, seen = _fit(X, n_components=2)
+    assert ae.callbacks[0][1].seen == []  # the estimator's own is copied
+    assert torch.get_num_threads() == 2
+    fitted_seen = ae.net_.callbacks_
+    recorded = [cb for name, cb in fitted_seen if name == "seen"][0].seen
+    assert recorded and set(recorded) == {1}
+
+
+def test_a_large_dense_fit_keeps_the_setting(two_threads):
+    X = np.random.default_rng(0).normal(size=(50, 784)).astype(np.float32)
+    assert dense_work_per_row(784, (256,), 32) >= SMALL_WORK
+    ae, _ = _fit(X, n_components=32, hidden_layer_sizes=(256,))
+    recorded = [cb for name, cb in ae.net_.callbacks_ if name == "seen"][0].seen
+    assert set(recorded) == {2}
+
+
+def test_the_setting_is_restored_when_a_fit_fails(two_threads):
+    X = np.random.default_rng(0).normal(size=(100, 8))
+    with pytest.raises(ValueError):
+        AutoEncoderTransformer(n_components=2, loss="bce").fit(X)  # not in [0, 1]
+    with pytest.raises(RuntimeError), intra_op_threads(1):
+        raise RuntimeError
+    assert torch.get_num_threads() == 2
+
+
+def test_fits_in_threads_are_reproducible_and_restore_the_setting(two_threads):
+    X = np.random.default_rng(0).normal(size=(300, 12))
+    alone = AutoEncoderTransformer(3, max_iter=20, random_state=0).fit(X).transform(X)
+    results = [None] * 4
+    barrier = threading.Barrier(4)
+
+    def work(i):
+        barrier.wait()
+        ae = AutoEncoderTransformer(3, max_iter=20, random_state=0)
+        results[i] = ae.fit(X).transform(X)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for codes in results:
+        assert_array_equal(codes, alone)
+    assert torch.get_num_threads() == 2
+
+
+def test_intra_op_threads_only_lowers_and_nests():
+    before = torch.get_num_threads()
+    with intra_op_threads(before + 4):
+        assert torch.get_num_threads() == before
+    with intra_op_threads(1):
+        with intra_op_threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
