@@ -91,7 +91,7 @@ tol : float, default=9e-4
     that starts at PCA's solution on data PCA already explains stops
     within a few epochs. Lower ``tol`` to train longer. A fit whose final
     training score is below 0.05, or below its first epoch's, warns that
-    it learnt almost nothing (a ConvergenceWarning).
+    it learnt almost nothing (a ConvergenceWarning).{tol_note}
 
 n_iter_no_change : int, default=8
     Epochs without an improvement (see ``tol``) after which training
@@ -227,27 +227,36 @@ def _indent(text, spaces):
     return "\n".join(pad + line if line else line for line in text.splitlines())
 
 
-def substitute(n_iter_no_change=None, **extra):
+# The shared parameters an estimator may give its own default, with the
+# declaration line the shared text holds.
+_OWN_DEFAULTS = {
+    "tol": "tol : float, default=9e-4",
+    "n_iter_no_change": "n_iter_no_change : int, default=8",
+}
+
+
+def substitute(tol=None, n_iter_no_change=None, **extra):
     """Class decorator filling ``%(name)s`` slots of the docstring.
 
     The shared texts are re-indented to the class docstring's four spaces.
-    ``n_iter_no_change``, a ``(default, why)`` pair, documents an
-    estimator's own default patience.
+    ``tol`` and ``n_iter_no_change``, ``(default, why)`` pairs, document an
+    estimator's own defaults for them.
     """
     shared = dict(SHARED_DOCS)
-    note = ""
-    if n_iter_no_change is not None:
-        default, why = n_iter_no_change
-        shared["shared_parameters"] = shared["shared_parameters"].replace(
-            "n_iter_no_change : int, default=8",
-            f"n_iter_no_change : int, default={default}",
-        )
-        note = "\n" + textwrap.fill(
-            why, 76, initial_indent="    ", subsequent_indent="    "
-        )
-    shared["shared_parameters"] = shared["shared_parameters"].replace(
-        "{n_iter_no_change_note}", note
-    )
+    text = shared["shared_parameters"]
+    for name, own in (("tol", tol), ("n_iter_no_change", n_iter_no_change)):
+        note = ""
+        if own is not None:
+            default, why = own
+            declaration = _OWN_DEFAULTS[name]
+            text = text.replace(
+                declaration, declaration.rsplit("=", 1)[0] + f"={default}"
+            )
+            note = "\n" + textwrap.fill(
+                why, 76, initial_indent="    ", subsequent_indent="    "
+            )
+        text = text.replace("{" + name + "_note}", note)
+    shared["shared_parameters"] = text
     docs = {key: _indent(text, 4) for key, text in {**shared, **extra}.items()}
 
     def decorate(cls):

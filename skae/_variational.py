@@ -38,11 +38,20 @@ N_SCORE_DRAWS = 16
 
 
 @substitute(
+    tol=(
+        "2e-3",
+        "Here 2e-3, not 9e-4: the training score is an ELBO, which keeps "
+        "creeping up as the KL term settles; at 9e-4 digits (standardized or "
+        "not) ran all 200 epochs at random_state=1, at 2e-3 every bundled "
+        "data set stops before max_iter and digits keeps a held-out R² of "
+        "0.80 with 8 of 8 units active. An ELBO is no R²: each epoch is "
+        "asked for tol, with no 0.05 floor and no 2 % cap, and the "
+        "'learnt almost nothing' check does not apply.",
+    ),
     n_iter_no_change=(
         6,
-        "Here 6, not 8: the watched ELBO keeps creeping up as the KL term "
-        "settles, and at 8 a digits fit runs all 200 epochs.",
-    )
+        "Here 6, not 8: at 8 a digits fit runs all 200 epochs.",
+    ),
 )
 class VariationalAE(BaseAutoEncoder):
     r"""Variational autoencoder: a Gaussian latent space you can sample from.
@@ -181,7 +190,7 @@ class VariationalAE(BaseAutoEncoder):
         learning_rate_init=1e-3,
         batch_size="auto",
         max_iter=200,
-        tol=9e-4,
+        tol=2e-3,
         n_iter_no_change=6,
         early_stopping=False,
         validation_fraction=0.1,
