@@ -99,6 +99,8 @@ def best_ms(predict, rows, repeat=20):
 
 
 sizes = [1, 10, 100, len(X_test)]
+
+
 def onnx_predict_proba(rows):
     return session.run(["probabilities"], {"X": rows})[0]
 
