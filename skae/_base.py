@@ -824,7 +824,10 @@ class BaseAutoEncoder(
         X_reconstructed : ndarray of shape (n_samples, `n_features_in_`)
             The reconstruction of each row.
         """
-        X = check_fitted_input(self, X)
+        return self._reconstruct(check_fitted_input(self, X))
+
+    def _reconstruct(self, X):
+        """:meth:`reconstruct` of rows already validated."""
         return self._map_batches(
             lambda module, x: module.decode(module.encode(x)),
             X,

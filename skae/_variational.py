@@ -346,13 +346,7 @@ class VariationalAE(BaseAutoEncoder):
         else:
             # X is validated already: reconstruct's checks would warn about
             # the feature names a DataFrame had.
-            reconstruction = self._map_batches(
-                lambda module, x: module.decode(module.encode(x)),
-                X,
-                X.shape[1],
-                "reconstructions",
-            )
-            self.noise_scale_ = decoder_noise(X, reconstruction, likelihood)
+            self.noise_scale_ = decoder_noise(X, self._reconstruct(X), likelihood)
 
     def _posterior_draws(self, X, rng):
         """One draw of ``mu + sigma * eps`` per row (float64)."""
@@ -482,8 +476,3 @@ class _NoCode:
     def decode(self, z):
         """Return the mean (zero on the network's scale) for each code."""
         return self.inner.decode(z)
-
-    def sample(self, n_samples=1, generator=None):
-        """Return ``n_samples`` decoded empty codes: the mean each time."""
-        offset = self.inner.offset
-        return self.decode(offset.new_zeros(int(n_samples), 0))
