@@ -5,6 +5,7 @@ Written once and substituted into each class docstring with
 apart in what they say about the same parameter.
 """
 
+import re
 import textwrap
 
 _N_COMPONENTS = """\
@@ -227,14 +228,6 @@ def _indent(text, spaces):
     return "\n".join(pad + line if line else line for line in text.splitlines())
 
 
-# The shared parameters an estimator may give its own default, with the
-# declaration line the shared text holds.
-_OWN_DEFAULTS = {
-    "tol": "tol : float, default=9e-4",
-    "n_iter_no_change": "n_iter_no_change : int, default=8",
-}
-
-
 def substitute(tol=None, n_iter_no_change=None, **extra):
     """Class decorator filling ``%(name)s`` slots of the docstring.
 
@@ -248,10 +241,12 @@ def substitute(tol=None, n_iter_no_change=None, **extra):
         note = ""
         if own is not None:
             default, why = own
-            declaration = _OWN_DEFAULTS[name]
-            text = text.replace(
-                declaration, declaration.rsplit("=", 1)[0] + f"={default}"
+            # The declaration line "name : type, default=value", wherever
+            # the shared default stands.
+            text, found = re.subn(
+                rf"^({name} : .*, default=).*$", rf"\g<1>{default}", text, flags=re.M
             )
+            assert found == 1, name
             note = "\n" + textwrap.fill(
                 why, 76, initial_indent="    ", subsequent_indent="    "
             )
