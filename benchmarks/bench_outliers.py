@@ -116,8 +116,8 @@ class PCAReconstruction:
         return np.sum(residual**2, axis=1)
 
 
-def _sklearn(make):
-    """Wrap a scikit-learn detector: anomaly = -score_samples."""
+def _wrap(make, anomaly):
+    """Wrap a detector built by ``make(seed)``; ``anomaly(model, X)`` ranks rows."""
 
     class Detector:
         def __init__(self, random_state):
@@ -128,26 +128,19 @@ def _sklearn(make):
             return self
 
         def anomaly(self, X):
-            return -self.model.score_samples(X)
+            return anomaly(self.model, X)
 
     return Detector
+
+
+def _sklearn(make):
+    """A scikit-learn detector: anomaly = -score_samples."""
+    return _wrap(make, lambda model, X: -model.score_samples(X))
 
 
 def _pyod(make):
-    """Wrap a PyOD detector: anomaly = decision_function (higher: outlier)."""
-
-    class Detector:
-        def __init__(self, random_state):
-            self.model = make(random_state)
-
-        def fit(self, X):
-            self.model.fit(X)
-            return self
-
-        def anomaly(self, X):
-            return self.model.decision_function(X)
-
-    return Detector
+    """A PyOD detector: anomaly = decision_function (higher: outlier)."""
+    return _wrap(make, lambda model, X: model.decision_function(X))
 
 
 def detectors():
