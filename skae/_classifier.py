@@ -1,10 +1,9 @@
 """EncoderClassifier: pretrain an autoencoder, then classify with its encoder."""
 
 import copy
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.model_selection import train_test_split
@@ -22,18 +21,20 @@ from ._inference import map_row_blocks
 from ._net import BIAS_WITHOUT_DECAY, SkaeNet
 from ._repr import DocLinkMixin
 from ._seeding import build_module, seed_clone
+from ._statistics import column_mean_var
 from ._stopping import training_callbacks
 from ._training import (
     TrainedNetMixin,
     check_widths,
     net_arguments,
     record_training,
+    resolve_batch_size,
     restore_on_failure,
     run_epochs,
 )
 from ._validation import check_fitted_input
 from ._warnings import SkaeConvergenceWarning, warn_user
-from .modules._random import FitGenerators
+from .modules._random import FitGenerators, randn_like
 
 # The linear probe trains only a new head on standardised codes; it runs at
 # this multiple of ``learning_rate_init``, the rate of fine-tuning.
@@ -60,35 +61,38 @@ _TRAINING_PARAMETERS = (
 class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEstimator):
     r"""Classifier on a pretrained autoencoder's encoder, fine-tuned on labels.
 
-    Semi-supervised learning in two steps, with scikit-learn's convention
-    for unlabelled rows (as :class:`~sklearn.semi_supervised.SelfTrainingClassifier`):
-    a row whose label is ``-1`` is unlabelled. First the autoencoder (a
-    clone) learns to reconstruct every row of X, labelled or not. Then a
-    copy of its encoder is topped with a small head
-    (``head_hidden_layer_sizes`` ReLU layers, then a linear layer to one
-    logit per class) and both are trained on the labelled rows with
-    cross-entropy. Because the unlabelled rows travel in X, a Pipeline
-    preprocesses them like the others and cross-validation splits them
-    with the rest; ``classes_`` never holds -1. ``autoencoder_`` keeps the pretrained
+    Semi-supervised learning with scikit-learn's convention for unlabelled
+    rows (as :class:`~sklearn.semi_supervised.SelfTrainingClassifier`): a
+    row whose label is ``-1`` is unlabelled. First the autoencoder (a clone)
+    learns to reconstruct every row of X, labelled or not [1]_. Then a
+    copy of its encoder is topped with a small head (``head_hidden_layer_sizes``
+    ReLU layers, then a linear layer to one logit per class) and trained.
+    Because the unlabelled rows travel in X, a Pipeline preprocesses them
+    like the others and cross-validation splits them with the rest;
+    ``classes_`` never holds -1. ``autoencoder_`` keeps the pretrained
     autoencoder as it was; the classifier's network is ``module_``.
 
-    The supervised phase follows a recipe that holds up with few labels.
-    Training the pretrained encoder together with a randomly initialised
-    head from the start lets the head's early, random gradients distort
-    the pretrained features while the network overfits a few dozen labels
-    (on the digits with 5 labels per class: 0.81 accuracy on average over
-    five draws of the labels, against 0.86 with the recipe). Instead:
+    The supervised training follows a recipe that holds up with few labels:
 
     1. *Linear probe.* The encoder is frozen and only the head is trained,
-       at ten times ``learning_rate_init``, until the training loss stops
-       improving (``tol``, ``n_iter_no_change``) or after ``max_iter``
-       epochs. The head sees the codes standardised with the mean and
-       standard deviation of the pretraining rows' codes, so that one
-       learning rate suits any autoencoder's code scale.
+       on the labelled rows, at ten times ``learning_rate_init``, until the
+       training loss stops improving (``tol``, ``n_iter_no_change``) or
+       after ``max_iter`` epochs. The head sees the codes standardised with
+       the mean and standard deviation of the pretraining rows' codes, so
+       that one learning rate suits any autoencoder's code scale. Training
+       the pretrained encoder with a random head from the start lets the
+       head's early, random gradients distort the pretrained features [2]_.
     2. *Fine-tuning* (with ``fine_tune=True``). Encoder and head are
-       trained together at ``learning_rate_init``, ten times slower than
-       the probe, under the same stopping rule: the features adapt to the
-       labels without losing what pretraining found.
+       trained together at ``learning_rate_init`` on every row: the
+       cross-entropy of the labelled rows plus ``consistency_weight`` times
+       a consistency term that needs no label, the squared distance between
+       the class probabilities the network gives two noisy copies of a row
+       (Gaussian noise of ``consistency_noise`` times each feature's
+       standard deviation; the Pi-model of Laine and Aila [3]_). The
+       unlabelled rows thus teach the network to give nearby inputs the
+       same class, which moves its decision boundaries into the gaps
+       between the clusters the autoencoder found. The same stopping rule
+       ends it, applied to that whole objective.
 
     ``alpha`` regularises both phases: weight decay on the head, and on
     the encoder the L2-SP penalty :math:`\frac{\alpha}{2}\lVert \theta -
@@ -96,13 +100,18 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
     their pretrained values rather than to zero (decaying them to zero
     would erase the pretraining).
 
-    How much this gains depends on the data. On the 8x8 digits with 5
-    labels per class and the rest of the training rows unlabelled, it
-    reaches 0.84-0.86 (with ``alpha=0.1``), level with a logistic
-    regression on the 64 pixels (0.85-0.87), which is hard to beat there. With 300 noise
-    features appended to the pixels and 2 labels per class, it reaches 0.63
-    where the logistic regression gets 0.45, PCA then logistic regression
-    0.52 and the same network trained on the labels alone 0.37.
+    On the 8x8 digits (pixels / 16, 75/25 split, mean of 10 draws of the
+    labelled rows, ``AutoEncoderTransformer(n_components=16)``), with 5
+    labels per class it reaches 0.918 accuracy (0.906 behind a
+    ``StandardScaler``) where a logistic regression on the labelled rows
+    gets 0.865 (0.839), scikit-learn's ``SelfTrainingClassifier`` of that
+    regression 0.811 (0.896) and ``LabelSpreading`` 0.934 (0.860); with
+    10 % labels 0.951 (0.950) against 0.906 (0.904), 0.928 (0.932) and
+    0.956 (0.893). Without the consistency term (``consistency_weight=0``,
+    fine-tuning on the labelled rows only, as in 0.2) it was level with the
+    logistic regression. On features of very different scales (breast
+    cancer without a scaler) it does worse than a logistic regression:
+    put a ``StandardScaler`` in front.
 
     To pretrain once and train several classifiers (other labels, other
     heads), pass a fitted autoencoder wrapped in
@@ -127,7 +136,23 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
 
     fine_tune : bool, default=True
         Train the encoder with the head after the linear probe. False keeps
-        the pretrained encoder frozen: only the head is trained.
+        the pretrained encoder frozen: only the head is trained, on the
+        labelled rows.
+
+    consistency_weight : float, default=3.0
+        Weight of the consistency term while fine-tuning: the mean squared
+        distance between the class probabilities of two noisy copies of
+        each row, labelled or not. 0 fine-tunes on the labelled rows alone.
+        Chosen on the digits (5 labels per class and 10 %, with and without
+        a scaler): 3 is within 0.006 of the best of 1, 3 and 10 in each
+        setting, while 10 loses 0.03 behind a scaler with 5 labels per class
+        and 1 loses 0.01 with 10 %.
+
+    consistency_noise : float, default=0.5
+        Standard deviation of the Gaussian noise of the consistency term,
+        as a fraction of each feature's standard deviation over the
+        training rows (so the same value suits any units). On the digits
+        0.3 and 0.8 were worse (by up to 0.04) or level in each setting.
 
     max_iter : int, default=200
         Maximum number of epochs of each phase (probe, fine-tuning).
@@ -246,6 +271,8 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
         pretraining.
     sklearn.semi_supervised.SelfTrainingClassifier : Semi-supervised
         learning by pseudo-labelling.
+    sklearn.semi_supervised.LabelSpreading : Semi-supervised learning on a
+        nearest-neighbour graph.
     AutoEncoderTransformer : The default autoencoder.
 
     References
@@ -255,6 +282,8 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
     .. [2] A. Kumar, A. Raghunathan, R. Jones, T. Ma and P. Liang,
        "Fine-tuning can distort pretrained features and underperform
        out-of-distribution", ICLR, 2022 (linear probing then fine-tuning).
+    .. [3] S. Laine and T. Aila, "Temporal ensembling for semi-supervised
+       learning", ICLR, 2017 (the Pi-model).
 
     Examples
     --------
@@ -283,6 +312,8 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
             Interval(Integral, 1, None, closed="left"),
         ],
         "fine_tune": ["boolean"],
+        "consistency_weight": [Interval(Real, 0, None, closed="left")],
+        "consistency_noise": [Interval(Real, 0, None, closed="neither")],
         **{
             name: BaseAutoEncoder._parameter_constraints[name]
             for name in _TRAINING_PARAMETERS
@@ -295,6 +326,8 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
         *,
         head_hidden_layer_sizes=(),
         fine_tune=True,
+        consistency_weight=3.0,
+        consistency_noise=0.5,
         max_iter=200,
         batch_size="auto",
         learning_rate_init=1e-3,
@@ -313,6 +346,8 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
         self.autoencoder = autoencoder
         self.head_hidden_layer_sizes = head_hidden_layer_sizes
         self.fine_tune = fine_tune
+        self.consistency_weight = consistency_weight
+        self.consistency_noise = consistency_noise
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -382,9 +417,11 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
         generators = FitGenerators(rng.randint(np.iinfo(np.int32).max))
         codes = autoencoder.transform(X)
         module = self._new_module(autoencoder, codes, len(labels.classes_), generators)
-        X_labeled = X[np.flatnonzero(labeled)] if sp.issparse(X) else X[labeled]
+        # Every row with its class index; -1 marks the unlabelled ones.
+        targets = np.full(X.shape[0], -1, dtype=np.int64)
+        targets[labeled] = target
         net, stopping = self._train(
-            module, FitData(X_labeled, target), device, generators
+            module, FitData(X, targets), np.flatnonzero(labeled), device, generators
         )
         self.classes_ = labels.classes_
         self.autoencoder_ = autoencoder
@@ -441,34 +478,57 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
             ),
         ).to(dtype)
 
-    def _train(self, module, data, device, generators):
+    def _train(self, module, data, labeled, device, generators):
         """Probe, then fine-tune; return the net and its stopping rule.
 
         One generator per device for the fit (the head's initialisation,
-        then training). Both phases share one validation split and one best
-        (score, weights) pair: the weights kept are the best epoch's over
-        both phases.
+        then training). Both phases share one validation split (labelled
+        rows only) and one best (score, weights) pair: the weights kept are
+        the best epoch's over both phases. The probe trains on the labelled
+        rows; fine-tuning with ``consistency_weight > 0`` on every row that
+        is not held out.
         """
+        valid_rows = None
         if self.early_stopping:
-            data = data.split(
-                _split_labeled(data.target, self.validation_fraction, generators.seed)
+            train, valid = _split_labeled(
+                data.target[labeled], self.validation_fraction, generators.seed
             )
+            labeled, valid_rows = labeled[train], labeled[valid]
         dtype = next(module.parameters()).dtype
-        train, valid = data.datasets(dtype, device, target_dtype=torch.int64)
+        probe_train, valid = data.split((labeled, valid_rows)).datasets(
+            dtype, device, target_dtype=torch.int64
+        )
         n_classes = module.head[-1].out_features
         module.frozen = True
         net = self._make_net(
             module,
-            data.n_train,
+            len(labeled),
             data.n_features,
             device,
             lr=self.learning_rate_init * _PROBE_LR_FACTOR,
             # Cross-entropy as a fraction of chance level's, log(n_classes).
             total=float(np.log(n_classes)),
         )
-        stopping = run_epochs(net, generators, train, valid, self.max_iter)
-        if self.fine_tune:
+        stopping = run_epochs(net, generators, probe_train, valid, self.max_iter)
+        if not self.fine_tune:
+            return net, stopping
+        train = probe_train
+        if self.consistency_weight > 0:
+            rows = np.arange(data.X.shape[0])
+            if valid_rows is not None:
+                rows = np.setdiff1d(rows, valid_rows)
+            train = data.split((rows, None)).datasets(
+                dtype, device, target_dtype=torch.int64
+            )[0]
+            _, variance = column_mean_var(data.X)
+            net.noise_scale_ = torch.as_tensor(
+                self.consistency_noise * np.sqrt(variance), dtype=dtype, device=device
+            )
+            net.set_params(batch_size=resolve_batch_size(self.batch_size, len(rows)))
+        try:
             stopping = self._fine_tune(net, stopping, generators, train, valid)
+        finally:
+            net.noise_scale_ = None
         return net, stopping
 
     def _fine_tune(self, net, stopping, generators, train, valid):
@@ -503,6 +563,7 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
                 BIAS_WITHOUT_DECAY,
             ],
             anchor_weight=self.alpha,
+            consistency_weight=self.consistency_weight,
             precision=self.precision,
             callbacks=training_callbacks(
                 self, validate=self.early_stopping, total=total, best=None
@@ -634,18 +695,32 @@ class _EncoderHead(torch.nn.Module):
 class _ClassifierNet(SkaeNet):
     """skorch net of the supervised phase: cross-entropy on the logits.
 
-    The held-out accuracy is its ``valid_score``; while fine-tuning, the
-    encoder is pulled towards its pretrained weights (``anchor_weight``).
+    The held-out accuracy is its ``valid_score``. Rows whose target is -1
+    are unlabelled: they add no cross-entropy. While fine-tuning, the
+    encoder is pulled towards its pretrained weights (``anchor_weight``)
+    and, when ``noise_scale_`` is set, the predictions for two noisy copies
+    of every row are pulled together (``consistency_weight``).
     """
 
-    def __init__(self, *args, anchor_weight=0.0, **kwargs):
+    def __init__(self, *args, anchor_weight=0.0, consistency_weight=0.0, **kwargs):
         super().__init__(*args, **kwargs)
         self.anchor_weight = anchor_weight
+        self.consistency_weight = consistency_weight
         self.anchor_ = None
+        self.noise_scale_ = None
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        loss = super().get_loss(y_pred, y_true, X=X, training=training)
-        if training and self.anchor_ is not None and self.anchor_weight > 0:
+        labeled = y_true >= 0
+        # The mean over the batch's labelled rows; a batch without any adds
+        # no cross-entropy (torch's ignore_index would give NaN).
+        loss = torch.nn.functional.cross_entropy(
+            y_pred[labeled], y_true[labeled], reduction="sum"
+        ) / labeled.sum().clamp(min=1)
+        if not training:
+            return loss
+        if self.noise_scale_ is not None and self.consistency_weight > 0:
+            loss = loss + self.consistency_weight * self._inconsistency(X)
+        if self.anchor_ is not None and self.anchor_weight > 0:
             # L2-SP: (alpha / 2) ||theta - theta_pretrained||^2, whose gradient
             # matches weight decay's alpha * theta on the head.
             weights = self.module_.encoder.parameters()
@@ -655,6 +730,19 @@ class _ClassifierNet(SkaeNet):
             )
             loss = loss + 0.5 * self.anchor_weight * drift
         return loss
+
+    def _inconsistency(self, X):
+        """Mean squared distance between the class probabilities of two noisy copies.
+
+        The Pi-model's consistency term (Laine and Aila, 2017): it needs no
+        labels, so every row, labelled or not, teaches the network to give
+        nearby inputs the same class.
+        """
+        noisy = [X + self.noise_scale_ * randn_like(X) for _ in range(2)]
+        first, second = (
+            torch.softmax(self.infer(x), dim=1, dtype=torch.float32) for x in noisy
+        )
+        return torch.sum((first - second) ** 2, dim=1).mean()
 
     def batch_score(self, step, batch):
         correct = step["y_pred"].argmax(dim=1) == batch[1]
