@@ -36,6 +36,7 @@ bench: install
 	$(PY) benchmarks/bench_stopping.py
 	$(PY) benchmarks/bench_outliers.py
 	$(PY) benchmarks/bench_generate.py
+	$(PY) benchmarks/bench_fewlabel.py
 	$(PY) benchmarks/bench_threads.py
 	$(PY) benchmarks/bench_precision.py --quick
 
