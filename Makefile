@@ -38,6 +38,7 @@ bench: install
 	$(PY) benchmarks/bench_generate.py
 	$(PY) benchmarks/bench_fewlabel.py
 	$(PY) benchmarks/bench_threads.py
+	$(PY) benchmarks/bench_speed.py
 	$(PY) benchmarks/bench_precision.py --quick
 
 slow: install
