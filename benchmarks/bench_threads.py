@@ -11,6 +11,7 @@ Run: ``python benchmarks/bench_threads.py``; ``--repeats``.
 """
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -35,6 +36,21 @@ BUSY = (
 )
 
 
+@contextlib.contextmanager
+def busy_cores(busy=True):
+    """Run the block beside the BUSY process (if ``busy``), then stop it."""
+    if not busy:
+        yield
+        return
+    process = subprocess.Popen([sys.executable, "-c", BUSY])
+    time.sleep(2)  # let it occupy the cores
+    try:
+        yield
+    finally:
+        process.kill()
+        process.wait()
+
+
 def fit(X, policy):
     saved = skae._base.SMALL_WORK
     skae._base.SMALL_WORK = saved if policy else 0
@@ -56,19 +72,11 @@ def main():
     fit(X, True)  # warm-up
     times = {}
     for state in ("quiet", "busy"):
-        busy = None
-        if state == "busy":
-            busy = subprocess.Popen([sys.executable, "-c", BUSY])
-            time.sleep(2)
-        try:
+        with busy_cores(state == "busy"):
             for repeat in range(args.repeats):
                 order = (True, False) if repeat % 2 == 0 else (False, True)
                 for policy in order:
                     times.setdefault((state, policy), []).append(fit(X, policy))
-        finally:
-            if busy is not None:
-                busy.kill()
-                busy.wait()
     print(
         f"Machine: {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, torch {torch.__version__} "

@@ -523,9 +523,8 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
             rows = np.arange(data.X.shape[0])
             if valid_rows is not None:
                 rows = np.setdiff1d(rows, valid_rows)
-            train = data.split((rows, None)).datasets(
-                dtype, device, target_dtype=torch.int64
-            )[0]
+            # The same tensors as the probe's: X goes to the device once.
+            train = probe_train.with_rows(rows)
             _, variance = column_mean_var(data.X)
             net.noise_scale_ = torch.as_tensor(
                 self.consistency_noise * np.sqrt(variance), dtype=dtype, device=device

@@ -93,6 +93,18 @@ class ArrayDataset(torch.utils.data.Dataset):
         self.noise = noise
         return self
 
+    def with_rows(self, indices):
+        """Return a dataset over other rows of the same tensors (no copy)."""
+        rows = ArrayDataset(
+            self.X,
+            self.target,
+            indices,
+            dtype=self.dtype,
+            device=self.device,
+            target_dtype=self.target_dtype,
+        )
+        return rows.with_noise(self.noise)
+
     def __len__(self):
         return self.X.shape[0] if self.indices is None else len(self.indices)
 
