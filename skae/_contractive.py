@@ -11,7 +11,17 @@ from .modules import MLPAutoEncoder
 from .modules._layers import normalize_atoms
 
 
-@substitute()
+@substitute(
+    n_iter_no_change=(
+        30,
+        "Here 30, not 8: the penalty keeps flattening the encoder after "
+        "the reconstruction has settled, and the training score moves by "
+        "less than tol for stretches of several epochs meanwhile; at 8 "
+        "these fits stopped before the default weight contracted "
+        "(sensitivity 0.50-0.52 of the plain model's on the digits, "
+        "against 0.45-0.49 at 30).",
+    ),
+)
 class ContractiveAE(BaseAutoEncoder):
     r"""Contractive autoencoder: a penalty on the encoder's Jacobian.
 
@@ -47,9 +57,14 @@ class ContractiveAE(BaseAutoEncoder):
     ----------
     %(n_components)s
 
-    contraction_weight : float, default=0.1
+    contraction_weight : float, default=13.0
         Weight :math:`\lambda` of the Jacobian penalty against the per-row
-        reconstruction loss.
+        reconstruction loss. The default contracts: on the digits at
+        ``n_components=8`` the codes move, relative to their spread, about
+        0.45-0.49x as far as the plain autoencoder's under small input
+        noise, at a held-out :math:`R^2` of about 0.43 (plain: 0.80). Lower
+        it to keep more of the reconstruction (3: 0.67x at 0.67; 1: 0.77x
+        at 0.75; see the user guide's curve).
 
     %(shared_parameters)s
 
@@ -89,7 +104,7 @@ class ContractiveAE(BaseAutoEncoder):
         self,
         n_components=2,
         *,
-        contraction_weight=0.1,
+        contraction_weight=13.0,
         hidden_layer_sizes=(128,),
         architecture="mlp",
         input_shape=None,
@@ -103,7 +118,7 @@ class ContractiveAE(BaseAutoEncoder):
         batch_size="auto",
         max_iter=200,
         tol=9e-4,
-        n_iter_no_change=8,
+        n_iter_no_change=30,
         early_stopping=False,
         validation_fraction=0.1,
         precision="float32",

@@ -45,6 +45,24 @@ def test_codes_are_flatter_relative_to_their_spread():
     assert r2(cae, X_train, X_test) >= 0.4
 
 
+def test_default_contracts_against_the_default_plain_model():
+    # Both at their own defaults: the default weight and stopping rule must
+    # flatten the codes by half without giving up most of the reconstruction.
+    X_train, X_test = digits_split()
+    noise = (
+        np.random.default_rng(0)
+        .normal(scale=0.05, size=X_test.shape)
+        .astype(np.float32)
+    )
+    plain = AutoEncoderTransformer(8, random_state=0).fit(X_train)
+    cae = ContractiveAE(8, random_state=0).fit(X_train)
+    ratio = relative_sensitivity(cae, X_test, noise) / relative_sensitivity(
+        plain, X_test, noise
+    )
+    assert ratio <= 0.5
+    assert r2(cae, X_train, X_test) >= 0.4
+
+
 def test_relative_sensitivity_ignores_rescaling():
     X = np.random.default_rng(0).random((50, 6)).astype(np.float32)
     noise = 0.01 * np.ones_like(X)
