@@ -7,6 +7,7 @@ import pytest
 import torch
 from numpy.testing import assert_array_equal
 from skorch.callbacks import Callback
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from skae import AutoEncoderTransformer
 from skae._threads import SMALL_WORK, dense_work_per_row, intra_op_threads
@@ -46,6 +47,35 @@ def test_a_small_dense_fit_trains_on_one_thread_and_restores(two_threads):
     fitted_seen = ae.net_.callbacks_
     recorded = [cb for name, cb in fitted_seen if name == "seen"][0].seen
     assert recorded and set(recorded) == {1}
+
+
+def _blas_threads():
+    return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+
+class _SeenBlasThreads(Callback):
+    """Record the BLAS libraries' thread counts when training starts."""
+
+    def __init__(self):
+        self.seen = None
+
+    def on_train_begin(self, net, **kwargs):
+        self.seen = _blas_threads()
+
+
+def test_a_small_dense_fit_limits_blas_to_one_thread_and_restores():
+    # numpy's BLAS at two threads (the start's covariance and eigh run there):
+    # on busy cores a two-thread eigh of a 64 x 64 matrix takes 0.1 s.
+    X = np.random.default_rng(0).normal(size=(100, 8))
+    with threadpool_limits(limits=2, user_api="blas"):
+        if not _blas_threads():
+            pytest.skip("no BLAS library threadpoolctl can see")
+        seen = _SeenBlasThreads()
+        ae = AutoEncoderTransformer(
+            2, max_iter=2, random_state=0, callbacks=[("seen", seen)]
+        ).fit(X)
+        assert dict(ae.net_.callbacks_)["seen"].seen == {1}
+        assert _blas_threads() == {2}
 
 
 def test_a_large_dense_fit_keeps_the_setting(two_threads):
