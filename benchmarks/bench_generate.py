@@ -72,10 +72,10 @@ class SkaeVAE:
 
 
 class PriorMean:
-    """0.2's sample(): prior draws decoded to the mean, at n_components=2."""
+    """0.2's sample(): prior draws decoded to the mean, at n_components=2, beta=1."""
 
     def __init__(self, seed):
-        self.model = VariationalAE(n_components=2, random_state=seed)
+        self.model = VariationalAE(n_components=2, beta=1.0, random_state=seed)
         self.seed = seed
 
     def fit(self, X):
