@@ -43,6 +43,7 @@ from ._threads import SMALL_WORK, dense_work_per_row, intra_op_threads
 from ._training import (
     OPTIMIZERS,
     TrainedNetMixin,
+    batch_growth,
     check_widths,
     net_arguments,
     record_training,
@@ -698,9 +699,10 @@ class BaseAutoEncoder(
             # alpha is an L2 penalty on the weights, not the biases (as MLP's).
             optimizer__weight_decay=self.alpha,
             optimizer__param_groups=[BIAS_WITHOUT_DECAY] if self.alpha else [],
-            callbacks=training_callbacks(
-                self, validate=validate, total=total, best=best
-            ),
+            callbacks=[
+                *filter(None, [batch_growth(self, n_samples, device)]),
+                *training_callbacks(self, validate=validate, total=total, best=best),
+            ],
             forward_fn=self._forward_fn(),
             precision=self.precision,
             **net_arguments(

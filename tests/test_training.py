@@ -422,3 +422,43 @@ def test_minus_one_is_unlabelled_in_every_label_container(container):
         clf.fit(X, y)
     assert list(clf.classes_) == ["neg", "pos"]
     assert set(clf.predict(X)) <= {"neg", "pos"}
+
+
+def _batches_per_epoch(estimator):
+    return [len(epoch["batches"]) for epoch in estimator.net_.history]
+
+
+def test_bfloat16_on_large_data_grows_the_batch_and_scales_the_learning_rate():
+    from skae._training import GROW_ROWS, GROWN_AFTER, GROWN_BATCH
+
+    X = np.random.default_rng(0).normal(size=(GROW_ROWS, 6)).astype(np.float32)
+    params = dict(max_iter=GROWN_AFTER + 2, random_state=0, tol=0.0)
+    bf16 = AutoEncoderTransformer(2, precision="bfloat16", **params).fit(X)
+    small, large = -(-GROW_ROWS // 200), -(-GROW_ROWS // GROWN_BATCH)
+    assert _batches_per_epoch(bf16) == [small] * GROWN_AFTER + [large] * 2
+    lr = bf16.net_.optimizer_.param_groups[0]["lr"]
+    assert lr == pytest.approx(1e-3 * np.sqrt(GROWN_BATCH / 200))
+    # The estimator's own parameters are untouched; a second fit is the same.
+    assert bf16.batch_size == "auto" and bf16.learning_rate_init == 1e-3
+    again = AutoEncoderTransformer(2, precision="bfloat16", **params).fit(X)
+    np.testing.assert_array_equal(bf16.transform(X[:50]), again.transform(X[:50]))
+
+
+@pytest.mark.parametrize(
+    "params, rows",
+    [
+        ({}, None),  # float32 keeps 200 rows
+        ({"precision": "bfloat16", "batch_size": 200}, None),  # an explicit size
+        ({"precision": "bfloat16"}, 5_000),  # too few rows
+    ],
+)
+def test_the_batch_grows_only_for_auto_bfloat16_on_large_data(params, rows):
+    from skae._training import GROW_ROWS, GROWN_AFTER
+
+    n = rows or GROW_ROWS
+    X = np.random.default_rng(0).normal(size=(n, 6)).astype(np.float32)
+    ae = AutoEncoderTransformer(
+        2, max_iter=GROWN_AFTER + 1, random_state=0, tol=0.0, **params
+    ).fit(X)
+    assert set(_batches_per_epoch(ae)) == {-(-n // 200)}
+    assert ae.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-3)
