@@ -64,7 +64,10 @@ class ContractiveAE(BaseAutoEncoder):
         0.45-0.49x as far as the plain autoencoder's under small input
         noise, at a held-out :math:`R^2` of about 0.43 (plain: 0.80). Lower
         it to keep more of the reconstruction (3: 0.67x at 0.67; 1: 0.77x
-        at 0.75; see the user guide's curve).
+        at 0.75; see the user guide's curve). On tables of a few hundred
+        rows or fewer (one batch, so one step, per epoch: iris, wine,
+        linnerud) the contracting default often needs more than the 200
+        epochs of ``max_iter`` and warns; raise ``max_iter`` there.
 
     %(shared_parameters)s
 
