@@ -76,7 +76,8 @@ batch_size : int or "auto", default="auto"
     ``precision="bfloat16"`` on the CPU from 20 000 training rows: 3
     epochs at 200 rows, then 1024 rows with the learning rate times
     ``sqrt(1024 / 200)`` (bfloat16 matrix units need large products; see
-    the user guide's "Mixed precision").
+    the user guide's "Mixed precision"); :class:`ContractiveAE` splits
+    tables under 800 rows into at least 4 batches per epoch.
 
 max_iter : int, default=200
     Maximum number of epochs.

@@ -56,9 +56,17 @@ def check_widths(sizes, name):
     return sizes
 
 
-def resolve_batch_size(batch_size, n_samples):
-    """Rows per minibatch: an int, or "auto" = ``min(200, n_samples)``."""
-    size = min(200, n_samples) if batch_size == "auto" else batch_size
+def resolve_batch_size(batch_size, n_samples, min_batches=1):
+    """Rows per minibatch: an int, or "auto" = ``min(200, n_samples)``.
+
+    ``min_batches`` > 1 makes "auto" split a small table into at least that
+    many batches per epoch (an estimator that needs more optimizer steps
+    than ``max_iter`` one-batch epochs give).
+    """
+    if batch_size == "auto":
+        size = min(200, -(-n_samples // min_batches))
+    else:
+        size = batch_size
     return max(1, min(size, n_samples))
 
 
@@ -108,7 +116,11 @@ def net_arguments(estimator, *, n_samples, n_features, device, lr=None):
         optimizer=optimizer,
         lr=estimator.learning_rate_init if lr is None else lr,
         **{f"optimizer__{k}": v for k, v in optimizer_kwargs.items()},
-        batch_size=resolve_batch_size(estimator.batch_size, n_samples),
+        batch_size=resolve_batch_size(
+            estimator.batch_size,
+            n_samples,
+            getattr(estimator, "_auto_min_batches", 1),
+        ),
         iterator_train=TensorBatches,
         iterator_train__shuffle=getattr(estimator, "shuffle", True),
         iterator_valid=TensorBatches,
