@@ -159,7 +159,7 @@ fig.tight_layout()
 # AUC of 1.0, a :class:`~sklearn.mixture.GaussianMixture` included: real
 # pixels take 17 values and generated ones are continuous, which a forest
 # tells apart trivially. On a swiss roll, a curved 2-D sheet in 3-D, the
-# VariationalAE at its defaults reaches an AUC of 0.60, where the mixture of
+# VariationalAE at its defaults reaches an AUC of 0.59, where the mixture of
 # 10 Gaussians gets 0.72: its codes lie on a thin curved sheet, which the
 # sampler follows with one mixture component per 35 training rows
 # (``benchmarks/bench_generate.py``).

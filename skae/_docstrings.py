@@ -77,7 +77,9 @@ batch_size : int or "auto", default="auto"
     epochs at 200 rows, then 1024 rows with the learning rate times
     ``sqrt(1024 / 200)`` (bfloat16 matrix units need large products; see
     the user guide's "Mixed precision"); :class:`ContractiveAE` splits
-    tables under 800 rows into at least 4 batches per epoch.
+    tables under 800 rows into at least 4 batches per epoch and
+    :class:`VariationalAE` tables under 1600 rows into 8 (their penalties
+    need optimizer steps more than epochs).
 
 max_iter : int, default=200
     Maximum number of epochs.

@@ -39,16 +39,15 @@ N_SCORE_DRAWS = 16
 
 @substitute(
     tol=(
-        "3e-3",
-        "Here 3e-3, not 9e-4: the training score is an ELBO, which keeps "
-        "creeping up as the KL term settles; at 3e-3 digits stops after "
-        "57-63 epochs with a held-out R² of 0.78-0.79 and 8 of 8 units "
-        "active, and standardized breast cancer after 161-167 (at 2e-3 "
-        "it could run all 200). Tables of a hundred rows (wine: one batch "
-        "per epoch) can still run out of epochs: raise max_iter there. An "
-        "ELBO is no R²: each epoch is asked for tol, with no 0.05 floor "
-        "and no 2 % cap, and the 'learnt almost nothing' check does not "
-        "apply.",
+        "5e-3",
+        "Here 5e-3, not 9e-4: the training score is an ELBO, which keeps "
+        "creeping up as the KL term settles (and, on a table of a hundred "
+        "rows, as the decoder memorises it). An ELBO is no R²: each epoch "
+        "is asked for tol, with no 0.05 floor and no 2 % cap, and the "
+        "'learnt almost nothing' check does not apply. With batch_size="
+        "'auto' splitting tables under 1600 rows into 8 batches, every "
+        "bundled data set stops before max_iter (benchmarks/README.md, "
+        "'Generation').",
     ),
     n_iter_no_change=(
         6,
@@ -108,7 +107,7 @@ class VariationalAE(BaseAutoEncoder):
         :math:`R^2` near 0) and its samples lie off it (discriminator AUC
         0.89); at 0.3 the codes carry the data and :meth:`sample`'s mixture
         supplies the regular code distribution the prior no longer has
-        (AUC 0.60 on the swiss roll, 0.63 on breast cancer;
+        (AUC 0.59 on the swiss roll, 0.60 on breast cancer;
         benchmarks/README.md, "Generation"). ``beta > 1`` gives a more
         regular, disentangled latent space at the cost of reconstruction.
 
@@ -183,6 +182,11 @@ class VariationalAE(BaseAutoEncoder):
         "loss": [StrOptions({"mse", "l1", "bce"})],
     }
 
+    # "auto" splits tables under 1600 rows into 8 batches per epoch: with one
+    # optimizer step per epoch standardized wine ran all 200 epochs at any
+    # tol tried (2e-3 to 1e-2, where breast cancer already stopped early).
+    _auto_min_batches = 8
+
     def __init__(
         self,
         n_components=8,
@@ -200,7 +204,7 @@ class VariationalAE(BaseAutoEncoder):
         learning_rate_init=1e-3,
         batch_size="auto",
         max_iter=200,
-        tol=3e-3,
+        tol=5e-3,
         n_iter_no_change=6,
         early_stopping=False,
         validation_fraction=0.1,

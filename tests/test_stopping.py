@@ -116,8 +116,8 @@ def test_a_variational_fit_with_a_negative_elbo_score_stops_and_does_not_warn():
     X = StandardScaler().fit_transform(load_wine().data)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        # beta=1: its ELBO settles on wine's 124 rows within max_iter (at the
-        # default 0.3 the score keeps rising for all 200 one-batch epochs).
+        # beta=1 (0.2's default): its training score stays below LEARNT, the
+        # case under test.
         vae = VariationalAE(beta=1.0, random_state=0).fit(X)
     assert vae.net_.history[-1, "train_score"] < LEARNT
     assert vae.n_iter_ < vae.max_iter
