@@ -71,9 +71,11 @@ def intra_op_threads(n_threads):
         with _lock:
             _active -= 1
             if _active == 0:
-                _blas_limit.restore_original_limits()
-                _blas_limit = None
-                torch.set_num_threads(_saved)
+                try:
+                    _blas_limit.restore_original_limits()
+                finally:
+                    _blas_limit = None
+                    torch.set_num_threads(_saved)
 
 
 def dense_work_per_row(n_features, hidden_layer_sizes, n_components):

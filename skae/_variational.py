@@ -93,7 +93,7 @@ class VariationalAE(BaseAutoEncoder):
     n_components : int or float, default=8
         Size of the latent code. 8, not the 2 of the other autoencoders:
         samples from a 2-D code are told from real rows by a discriminator
-        almost always (ROC AUC 0.99 on breast cancer against 0.5 at 8;
+        almost always (ROC AUC 0.99 on breast cancer against 0.6 at 8;
         benchmarks/README.md, "Generation"), and the KL term switches off
         the units a data set does not need. 0 gives codes with no columns
         and reconstructions equal to the training mean. A float in (0, 1)

@@ -72,7 +72,7 @@ def test_a_small_dense_fit_limits_blas_to_one_thread_and_restores():
             pytest.skip("no BLAS library threadpoolctl can see")
         seen = _SeenBlasThreads()
         ae = AutoEncoderTransformer(
-            2, max_iter=2, random_state=0, callbacks=[("seen", seen)]
+            2, max_iter=2, random_state=0, device="cpu", callbacks=[("seen", seen)]
         ).fit(X)
         assert dict(ae.net_.callbacks_)["seen"].seen == {1}
         assert _blas_threads() == {2}

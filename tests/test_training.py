@@ -432,7 +432,8 @@ def test_bfloat16_on_large_data_grows_the_batch_and_scales_the_learning_rate():
     from skae._training import GROW_ROWS, GROWN_AFTER, GROWN_BATCH
 
     X = np.random.default_rng(0).normal(size=(GROW_ROWS, 6)).astype(np.float32)
-    params = dict(max_iter=GROWN_AFTER + 2, random_state=0, tol=0.0)
+    # The policy is the CPU's: pinned, so that a CUDA machine tests it too.
+    params = dict(max_iter=GROWN_AFTER + 2, random_state=0, tol=0.0, device="cpu")
     bf16 = AutoEncoderTransformer(2, precision="bfloat16", **params).fit(X)
     small, large = -(-GROW_ROWS // 200), -(-GROW_ROWS // GROWN_BATCH)
     assert _batches_per_epoch(bf16) == [small] * GROWN_AFTER + [large] * 2
@@ -458,7 +459,7 @@ def test_the_batch_grows_only_for_auto_bfloat16_on_large_data(params, rows):
     n = rows or GROW_ROWS
     X = np.random.default_rng(0).normal(size=(n, 6)).astype(np.float32)
     ae = AutoEncoderTransformer(
-        2, max_iter=GROWN_AFTER + 1, random_state=0, tol=0.0, **params
+        2, max_iter=GROWN_AFTER + 1, random_state=0, tol=0.0, device="cpu", **params
     ).fit(X)
     assert set(_batches_per_epoch(ae)) == {-(-n // 200)}
     assert ae.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-3)

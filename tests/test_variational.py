@@ -270,7 +270,8 @@ def test_the_mixture_grows_with_the_rows_and_stays_small_on_small_tables():
     from skae._generative import mixture_components
 
     assert mixture_components(124) == 3  # wine's training rows: few components
-    assert mixture_components(1050) == 30  # capped
+    assert mixture_components(1050) == 30
+    assert mixture_components(5000) == 30  # capped
     assert mixture_components(10) == 1
 
 
