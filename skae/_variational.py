@@ -124,7 +124,7 @@ class VariationalAE(BaseAutoEncoder):
         rows, between 1 and 30: enough to follow curved code sets, few
         enough not to copy small tables) fitted to one posterior
         draw of the code of each training row (at most 10 000 rows) at the
-        end of :term:`fit` (for :term:`partial_fit`, of the rows of the
+        end of :term:`fit` (for :meth:`partial_fit`, of the rows of the
         last call): these are its weights. None for ``n_components=0``, as
         are the two below.
 
