@@ -463,3 +463,28 @@ def test_the_batch_grows_only_for_auto_bfloat16_on_large_data(params, rows):
     ).fit(X)
     assert set(_batches_per_epoch(ae)) == {-(-n // 200)}
     assert ae.net_.optimizer_.param_groups[0]["lr"] == pytest.approx(1e-3)
+
+
+def test_the_batch_grows_for_training_only_and_counts_training_rows():
+    from skae._training import GROW_ROWS, GROWN_AFTER, GROWN_BATCH
+
+    # With a validation split the policy counts the training rows, and the
+    # validation batches keep their size.
+    n = int(GROW_ROWS / 0.9) + 10  # 90 % of the rows train: just over the line
+    X = np.random.default_rng(0).normal(size=(n, 6)).astype(np.float32)
+    ae = AutoEncoderTransformer(
+        2,
+        precision="bfloat16",
+        early_stopping=True,
+        max_iter=GROWN_AFTER + 1,
+        tol=0.0,
+        random_state=0,
+        device="cpu",
+    ).fit(X)
+    history = ae.net_.history
+    train = [sum(1 for b in e["batches"] if "train_loss" in b) for e in history]
+    valid = [sum(1 for b in e["batches"] if "valid_loss" in b) for e in history]
+    n_train = n - int(np.ceil(0.1 * n))
+    assert n_train >= GROW_ROWS
+    assert train[-1] == -(-n_train // GROWN_BATCH) < train[0]
+    assert len(set(valid)) == 1  # the validation iterator is untouched
