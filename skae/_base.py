@@ -700,7 +700,7 @@ class BaseAutoEncoder(
             optimizer__weight_decay=self.alpha,
             optimizer__param_groups=[BIAS_WITHOUT_DECAY] if self.alpha else [],
             callbacks=[
-                *filter(None, [batch_growth(self, n_samples, device)]),
+                *batch_growth(self, n_samples, device),
                 *training_callbacks(self, validate=validate, total=total, best=best),
             ],
             forward_fn=self._forward_fn(),

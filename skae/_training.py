@@ -84,15 +84,15 @@ GROWN_BATCH = 1024
 
 
 def batch_growth(estimator, n_samples, device):
-    """Return the ``(name, GrowBatch)`` callback pair of the policy, or None."""
+    """Return the policy's ``(name, GrowBatch)`` callback pair in a list, or []."""
     if (
         estimator.batch_size != "auto"
-        or getattr(estimator, "precision", "float32") != "bfloat16"
+        or estimator.precision != "bfloat16"
         or torch.device(device).type != "cpu"
         or n_samples < GROW_ROWS
     ):
-        return None
-    return ("batch_growth", GrowBatch(after=GROWN_AFTER, size=GROWN_BATCH))
+        return []
+    return [("batch_growth", GrowBatch(after=GROWN_AFTER, size=GROWN_BATCH))]
 
 
 @contextlib.contextmanager
