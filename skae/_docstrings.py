@@ -115,11 +115,14 @@ validation_fraction : float, default=0.1
     Held-out fraction for early stopping and for a float ``n_components``.
 
 precision : {"float32", "bfloat16"}, default="float32"
-    Arithmetic of training. "bfloat16" trains under :func:`torch.autocast`
-    (mixed precision) with float32 master weights; outputs still follow
-    the input dtype. It pays for large dense layers on hardware with
-    bfloat16 units, not for small networks; see the user guide's
-    "Mixed precision" section for speed and accuracy.
+    Arithmetic of training. "float32" trains in float32 whatever the
+    input's dtype: float64 rows are centred and scaled in float64 first,
+    and the fitted network then holds float64 weights, so inference on
+    float64 input computes in float64. "bfloat16" trains under
+    :func:`torch.autocast` (mixed precision) with float32 master weights;
+    outputs still follow the input dtype. It pays for large dense layers
+    on hardware with bfloat16 units, not for small networks; see the user
+    guide's "Mixed precision" section for speed and accuracy.
 
 shuffle : bool, default=True
     Shuffle the rows at every epoch.

@@ -372,11 +372,16 @@ class AutoEncoderNet(SkaeNet):
         """Return the batch's inputs (corrupted if asked) and targets, standardized."""
         Xi, yi = batch
         module = self.module_
-        target = module.standardize(yi)
+        # Standardized in the batch's dtype, then cast to the network's
+        # (float32 while a float64 model trains).
+        dtype = module.inner_dtype
+        target = module.standardize(yi).to(dtype)
         if corrupt and self.corruption is not None:
-            return module.standardize_input(self.corruption(Xi)), target
+            return module.standardize_input(self.corruption(Xi)).to(dtype), target
         # Without a separate target the dataset hands X twice: one pass.
-        return (target if Xi is yi else module.standardize_input(Xi)), target
+        if Xi is yi:
+            return target, target
+        return module.standardize_input(Xi).to(dtype), target
 
     def training_batch(self, batch):
         return self._standardized(batch, corrupt=True)

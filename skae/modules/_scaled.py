@@ -56,6 +56,12 @@ class Standardized(nn.Module):
             return self.input_mean, self.input_scale
         return self.mean, self.scale
 
+    @property
+    def inner_dtype(self):
+        """The floating dtype of the wrapped network's parameters."""
+        param = next(self.inner.parameters(), None)
+        return self.mean.dtype if param is None else param.dtype
+
     def standardize(self, x):
         """Return the targets ``x`` standardized: ``(x - mean) / scale``."""
         return standardize(x, self.mean, self.scale)
