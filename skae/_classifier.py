@@ -106,7 +106,7 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
     ``StandardScaler``) where a logistic regression on the labelled rows
     gets 0.865 (0.839), scikit-learn's ``SelfTrainingClassifier`` of that
     regression 0.811 (0.896) and ``LabelSpreading`` 0.934 (0.860); with
-    10 % labels 0.951 (0.950) against 0.906 (0.904), 0.928 (0.932) and
+    10 % labels 0.950 (0.949) against 0.906 (0.904), 0.928 (0.932) and
     0.956 (0.893). Without the consistency term (``consistency_weight=0``,
     fine-tuning on the labelled rows only, as in 0.2) it was level with the
     logistic regression. On features of very different scales (breast
