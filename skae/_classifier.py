@@ -1,5 +1,6 @@
 """EncoderClassifier: pretrain an autoencoder, then classify with its encoder."""
 
+import contextlib
 import copy
 from numbers import Integral, Real
 
@@ -35,6 +36,7 @@ from ._training import (
 from ._validation import check_fitted_input
 from ._warnings import SkaeConvergenceWarning, warn_user
 from .modules._random import FitGenerators, randn_like
+from .modules._scaled import Standardize
 
 # The linear probe trains only a new head on standardised codes; it runs at
 # this multiple of ``learning_rate_init``, the rate of fine-tuning.
@@ -204,9 +206,12 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
         Held-out fraction of the labelled rows for early stopping.
 
     precision : {"float32", "bfloat16"}, default="float32"
-        Arithmetic of the supervised phase and of prediction. "bfloat16"
-        runs them under :func:`torch.autocast` (mixed precision) with
-        float32 master weights; probabilities still follow the input dtype.
+        Arithmetic of the supervised phase and of prediction. "float32"
+        trains in float32 whatever the input's dtype (float64 rows are
+        centred and scaled in float64 first) and predicts float64 input in
+        float64. "bfloat16" runs them under :func:`torch.autocast` (mixed
+        precision) with float32 master weights; probabilities still follow
+        the input dtype.
         The autoencoder's pretraining follows its own ``precision``.
 
     random_state : int, RandomState instance or None, default=None
@@ -485,6 +490,18 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
         ).to(dtype)
 
     def _train(self, module, data, labeled, device, generators):
+        """Train ``module`` (see :meth:`_train_phases`) with float32 arithmetic.
+
+        A float64 model trains in float32, as the autoencoders do: its
+        encoder's first step, the input standardization, stays float64 (a
+        large offset keeps its digits) and hands float32 rows on; the model
+        returns to float64 afterwards, so prediction keeps float64.
+        """
+        dtype = next(module.parameters()).dtype
+        with _float32_behind_standardization(module):
+            return self._train_phases(module, data, labeled, device, generators, dtype)
+
+    def _train_phases(self, module, data, labeled, device, generators, dtype):
         """Probe, then fine-tune; return the net and its stopping rule.
 
         One generator per device for the fit (the head's initialisation,
@@ -500,7 +517,7 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
                 data.target[labeled], self.validation_fraction, generators.seed
             )
             labeled, valid_rows = labeled[train], labeled[valid]
-        dtype = next(module.parameters()).dtype
+        # Batches (and the consistency noise) stay in the model's dtype.
         probe_train, valid = data.split((labeled, valid_rows)).datasets(
             dtype, device, target_dtype=torch.int64
         )
@@ -650,6 +667,30 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
         )
         tags.input_tags.sparse = get_tags(autoencoder).input_tags.sparse
         return tags
+
+
+@contextlib.contextmanager
+def _float32_behind_standardization(module):
+    """Run the float64 ``module`` in float32 after its input standardization.
+
+    Does nothing to a float32 module, or to an encoder that does not start
+    with a :class:`~skae.modules._scaled.Standardize` step.
+    """
+    encoder = module.encoder
+    first = encoder[0] if isinstance(encoder, torch.nn.Sequential) else None
+    dtype = next(module.parameters()).dtype
+    if dtype != torch.float64 or not isinstance(first, Standardize):
+        yield
+        return
+    kept = {name: value.clone() for name, value in first.state_dict().items()}
+    module.to(torch.float32)
+    first.to(dtype).load_state_dict(kept)  # the centring keeps float64's digits
+    hook = first.register_forward_hook(lambda _, __, rows: rows.to(torch.float32))
+    try:
+        yield
+    finally:
+        hook.remove()
+        module.to(dtype)
 
 
 class _EncoderHead(torch.nn.Module):

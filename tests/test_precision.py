@@ -308,8 +308,27 @@ def test_classifier_trains_and_validates_in_bfloat16():
     ).fit(X, y)
     assert RECORDED == {(True, torch.bfloat16), (False, torch.bfloat16)}
     RECORDED.clear()
-    classifier(early_stopping=True, callbacks=[DtypeRecorder()]).fit(X, y)
-    assert RECORDED == {(True, torch.float64), (False, torch.float64)}
+    clf = classifier(early_stopping=True, callbacks=[DtypeRecorder()]).fit(X, y)
+    # float64 rows train in float32, as the autoencoders' do; the model
+    # returns to float64, and so do its probabilities.
+    assert RECORDED == {(True, torch.float32), (False, torch.float32)}
+    assert {p.dtype for p in clf.module_.parameters()} == {torch.float64}
+    assert clf.predict_proba(X).dtype == np.float64
+
+
+def test_classifier_float32_training_keeps_a_large_offset_in_float64_input():
+    # float32 spaces numbers near 1e8 by 8: pixels / 16 cast before the
+    # encoder's centring would all read 1e8.
+    X, y = labelled_digits()
+
+    def fitted(rows):
+        autoencoder = AutoEncoderTransformer(**{**FAST, "max_iter": 30})
+        clf = EncoderClassifier(autoencoder, random_state=0, device="cpu")
+        return clf.fit(rows, y).score(rows, y)
+
+    plain, shifted = fitted(X), fitted(X + 1e8)
+    assert plain > 0.8
+    assert shifted == pytest.approx(plain, abs=0.05)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
