@@ -1,6 +1,5 @@
 """AutoEncoderTransformer: the plain undercomplete autoencoder."""
 
-import numpy as np
 import torch
 from sklearn.utils._param_validation import StrOptions
 
@@ -12,7 +11,6 @@ from ._warnings import BottleneckWarning, warn_user
 # Widest data whose covariance matrix is formed for the PCA start (about
 # 0.1 s of eigh at 2048 features on two cores).
 _LARGEST_COVARIANCE = 2048
-_START_ROWS = 10_000
 
 
 @substitute()
@@ -174,11 +172,7 @@ class AutoEncoderTransformer(BaseAutoEncoder):
                 raise ValueError(f'init="pca" cannot be used here: {why_not}.')
             return None
         X = data.targets
-        # Evenly spaced training rows are plenty for a start and bound its
-        # cost at about one cheap epoch's (n d² for the covariance).
-        rows = data.train_rows
-        rows = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
-        rows = rows[:: -(-len(rows) // _START_ROWS)]
+        rows = data.spaced_train_rows()
         if len(rows) < 2:
             if self.init == "pca":  # too few rows, not (as _start_from says) the net
                 raise ValueError(

@@ -12,6 +12,9 @@ import scipy.sparse as sp
 from ._devices import to_device
 from ._net import ArrayDataset, as_tensor
 
+# Training rows a network's start (principal directions) reads at most.
+START_ROWS = 10_000
+
 
 def split_rows(n_samples, fraction, seed):
     """Shuffled (train, validation) row indices, each non-empty when possible."""
@@ -69,6 +72,16 @@ class FitData:
         """Number of rows the network trains on."""
         rows = self.train_rows
         return self.X.shape[0] if rows is None else len(rows)
+
+    def spaced_train_rows(self, limit=START_ROWS):
+        """Return about ``limit`` evenly spaced training row indices (all if fewer).
+
+        Plenty for a network's start (principal directions), whose cost it
+        bounds at about one cheap epoch's (n d² for the covariance).
+        """
+        rows = self.train_rows
+        rows = np.arange(self.X.shape[0]) if rows is None else np.asarray(rows)
+        return rows[:: -(-len(rows) // limit)]
 
     def split(self, rows):
         """Return this data with ``rows = (train_rows, valid_rows)`` held out."""

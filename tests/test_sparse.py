@@ -164,3 +164,62 @@ def test_the_kl_default_reaches_about_its_target_activation():
     error = ((sae.reconstruct(X_test) - X_test) ** 2).sum()
     assert codes.mean() <= 0.08
     assert error / ((X_test - X_train.mean(axis=0)) ** 2).sum() < 0.6
+
+
+# ------------------------------------------------ the start of ReLU codes
+@pytest.mark.parametrize("load", ["wine", "linnerud"])
+def test_default_l1_codes_do_not_die_on_small_tables(load):
+    # From a random start every code unit died (zero on every row) on raw
+    # wine and linnerud: the fit reconstructed the mean and ran out of
+    # epochs. The pairs of principal scores keep every unit alive.
+    import warnings
+
+    from sklearn.datasets import load_linnerud, load_wine
+
+    from skae._warnings import SkaeConvergenceWarning
+
+    X = {"wine": load_wine, "linnerud": load_linnerud}[load]().data
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SkaeConvergenceWarning)
+        sae = SparseAE(random_state=0).fit(X)
+    codes = sae.transform(X)
+    assert np.all((codes > 0).any(axis=0))  # no unit zero on every row
+    assert sae.n_iter_ < sae.max_iter
+    assert r2(sae, X, X) > 0.5
+
+
+def test_relu_code_starts_as_the_linear_autoencoder_on_pairs():
+    from skae.modules import MLPAutoEncoder
+
+    torch.manual_seed(0)
+    X = torch.randn(200, 2, dtype=torch.float64) @ torch.randn(
+        2, 6, dtype=torch.float64
+    )
+    X = X - X.mean(dim=0)
+    direction = torch.linalg.svd(X, full_matrices=False).Vh[:1]
+    module = ReLUCode(MLPAutoEncoder(6, 2, hidden_layer_sizes=(8,)))
+    from skae.modules._layers import normalize_atoms
+
+    normalize_atoms(module.base)
+    module = module.double()
+    assert module.start_from_subspace(torch.cat([direction, -direction]))
+    with torch.no_grad():
+        codes = module.encode(X)
+        scores = X @ direction.T
+        torch.testing.assert_close(codes[:, :1] - codes[:, 1:], scores)
+        projection = scores @ direction  # PCA's rank-1 reconstruction
+        torch.testing.assert_close(module.decode(codes), projection)
+    for layer in module.base.decoder:
+        if isinstance(layer, UnitNormLinear):
+            norms = layer.normalized_weight.norm(dim=0)
+            torch.testing.assert_close(norms, torch.ones_like(norms))
+
+
+def test_relu_code_start_refuses_a_deeper_decoder():
+    from skae.modules import MLPAutoEncoder
+
+    module = ReLUCode(MLPAutoEncoder(6, 2, hidden_layer_sizes=(8, 8)))
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    assert not module.start_from_subspace(torch.eye(6)[:2])
+    for name, value in module.state_dict().items():
+        assert torch.equal(value, before[name])

@@ -327,6 +327,58 @@ class ReLUCode(SigmoidCode):
         """
         return torch.relu(self.base.encode(x))
 
+    def start_from_subspace(self, components):
+        """Start with code unit ``j`` reading ``components[j]`` through the ReLU.
+
+        Given pairs of opposite directions (``p, -p``), the pair of codes
+        ``relu(u), relu(-u)`` carries the score ``u = p x`` and the decoder
+        starts with the atoms ``p, -p``: ``relu(u) p - relu(-u) p = u p``,
+        the linear autoencoder on those directions. The base network is set
+        by its own ``start_from_subspace``; then the decoder's first layer
+        passes the codes on (identity rows; nonnegative codes pass its
+        ReLU) and its last layer gets the atoms, its other hidden units
+        keeping their random biases and output columns, whose constant
+        output the output bias cancels. Every decoder column keeps unit
+        norm.
+
+        Parameters
+        ----------
+        components : torch.Tensor of shape (n_components, n_features)
+            The directions the code units read, in code order.
+
+        Returns
+        -------
+        bool
+            Whether the network was set: False, and nothing changed, unless
+            the base has ``start_from_subspace``, two linear decoder layers,
+            and accepts the directions.
+        """
+        start = getattr(self.base, "start_from_subspace", None)
+        decoder = getattr(self.base, "decoder", ())
+        layers = [m for m in decoder if isinstance(m, nn.Linear)]
+        if start is None or len(layers) != 2:
+            return False
+        first, last = layers
+        k = components.shape[0]
+        random_bias = first.bias.detach().clone()
+        random_columns = last.weight.detach().clone()
+        if k > first.out_features or not start(components):
+            return False
+        weight = last.weight
+        atoms = torch.as_tensor(components).to(weight.device, weight.dtype).T
+        with torch.no_grad():
+            first.weight.zero_()
+            first.weight[:k, :k] = torch.eye(k, dtype=weight.dtype)
+            first.bias.copy_(random_bias)
+            first.bias[:k] = 0
+            weight.copy_(random_columns)
+            weight[:, :k] = atoms
+            constant = torch.relu(first.bias)
+            constant[:k] = 0
+            effective = getattr(last, "normalized_weight", weight)
+            last.bias.copy_(-(effective @ constant))
+        return True
+
 
 class _Method(nn.Module):
     """One method of a module (``encode`` or ``decode``) as a module."""
