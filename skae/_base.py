@@ -654,7 +654,7 @@ class BaseAutoEncoder(
         # by the wrapper's float64 mean, so a large offset (1e6 + x) keeps
         # its digits; a float64 model returns to float64 afterwards, so
         # inference keeps float64's rounding.
-        inner_dtype = next(module.inner.parameters()).dtype
+        inner_dtype = module.inner_dtype
         module.inner.to(torch.float32)
         try:
             return self._train_float32(

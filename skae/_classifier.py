@@ -208,10 +208,12 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
     precision : {"float32", "bfloat16"}, default="float32"
         Arithmetic of the supervised phase and of prediction. "float32"
         trains in float32 whatever the input's dtype (float64 rows are
-        centred and scaled in float64 first) and predicts float64 input in
-        float64. "bfloat16" runs them under :func:`torch.autocast` (mixed
-        precision) with float32 master weights; probabilities still follow
-        the input dtype.
+        centred and scaled in float64 first; an autoencoder of your own
+        whose ``encoder_`` does not start with skae's ``Standardize`` step
+        trains in its own dtype) and predicts float64 input in float64.
+        "bfloat16" runs them under :func:`torch.autocast` (mixed precision)
+        with float32 master weights; probabilities still follow the input
+        dtype.
         The autoencoder's pretraining follows its own ``precision``.
 
     random_state : int, RandomState instance or None, default=None

@@ -207,6 +207,7 @@ class SparseAE(BaseAutoEncoder):
             n_components == 0
             or self.sparsity != "l1"
             or self.architecture != "mlp"
+            or self.activation != "relu"  # the decoder passes codes through
             or self.output_activation != "identity"
             or self.loss == "bce"
             or data.n_features > _LARGEST_COVARIANCE

@@ -223,3 +223,33 @@ def test_relu_code_start_refuses_a_deeper_decoder():
     assert not module.start_from_subspace(torch.eye(6)[:2])
     for name, value in module.state_dict().items():
         assert torch.equal(value, before[name])
+
+
+def test_l1_codes_start_as_pairs_of_principal_scores_in_order():
+    # k = 3: units 0 and 1 the first direction and its opposite, unit 2
+    # the second; a learning rate of ~0 keeps the network at its start.
+    from sklearn.decomposition import PCA
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3)) * [3.0, 2.0, 1.0] @ rng.normal(size=(3, 6))
+    sae = SparseAE(3, learning_rate_init=1e-12, max_iter=1, random_state=0)
+    codes = sae.fit(X).transform(X)
+    scores = PCA(2).fit(X).transform(X)
+    first = codes[:, 0] - codes[:, 1]
+    assert abs(np.corrcoef(first, scores[:, 0])[0, 1]) > 0.999
+    assert np.all(np.minimum(codes[:, 0], codes[:, 1]) == 0)  # one of a pair
+    half_wave = np.maximum(
+        np.sign(np.corrcoef(codes[:, 2], scores[:, 1])[0, 1]) * scores[:, 1], 0
+    )
+    assert np.corrcoef(codes[:, 2], half_wave)[0, 1] > 0.999
+
+
+def test_relu_code_start_refuses_another_decoder_activation():
+    from skae.modules import MLPAutoEncoder
+
+    base = MLPAutoEncoder(6, 2, hidden_layer_sizes=(8,), activation="gelu")
+    module = ReLUCode(base)
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    assert not module.start_from_subspace(torch.eye(6)[:2])
+    for name, value in module.state_dict().items():
+        assert torch.equal(value, before[name])

@@ -350,13 +350,17 @@ class ReLUCode(SigmoidCode):
         -------
         bool
             Whether the network was set: False, and nothing changed, unless
-            the base has ``start_from_subspace``, two linear decoder layers,
-            and accepts the directions.
+            the base has ``start_from_subspace``, two linear decoder layers
+            with a ReLU between them, and accepts the directions.
         """
         start = getattr(self.base, "start_from_subspace", None)
-        decoder = getattr(self.base, "decoder", ())
+        decoder = list(getattr(self.base, "decoder", ()))
         layers = [m for m in decoder if isinstance(m, nn.Linear)]
-        if start is None or len(layers) != 2:
+        others = [m for m in decoder if not isinstance(m, (nn.Linear, nn.Dropout))]
+        # A ReLU between the two layers passes the nonnegative codes as they
+        # are and makes the unused units' output a constant, relu(bias).
+        relu_between = [type(m) for m in others] in ([nn.ReLU], [nn.ReLU, nn.Identity])
+        if start is None or len(layers) != 2 or not relu_between:
             return False
         first, last = layers
         k = components.shape[0]
