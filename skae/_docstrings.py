@@ -76,10 +76,11 @@ batch_size : int or "auto", default="auto"
     ``precision="bfloat16"`` on the CPU from 20 000 training rows: 3
     epochs at 200 rows, then 1024 rows with the learning rate times
     ``sqrt(1024 / 200)`` (bfloat16 matrix units need large products; see
-    the user guide's "Mixed precision"); :class:`ContractiveAE` splits
-    tables under 800 rows into at least 4 batches per epoch and
-    :class:`VariationalAE` tables under 1600 rows into 8 (their penalties
-    need optimizer steps more than epochs).
+    the user guide's "Mixed precision"); :class:`ContractiveAE` and
+    :class:`DenoisingAE` split tables under 800 rows into at least 4
+    batches per epoch and :class:`VariationalAE` tables under 1600 rows
+    into 8 (their penalties and noise need optimizer steps more than
+    epochs).
 
 max_iter : int, default=200
     Maximum number of epochs.
