@@ -164,6 +164,27 @@ def test_float64_input_trains_in_float32_and_infers_in_float64():
     assert module.encoder.weight.dtype == torch.float64
 
 
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        AutoEncoderTransformer(early_stopping=True, warm_start=True, **FAST),
+        DenoisingAE(early_stopping=True, **FAST),
+        VariationalAE(early_stopping=True, **FAST),
+    ],
+    ids=["warm-start", "denoising", "variational"],
+)
+def test_float64_fits_end_float64_whatever_the_training_path(estimator):
+    # Early stopping restores float32 best weights into the float32 network
+    # before it returns to float64; a warm start trains it in float32 again.
+    X = digits(np.float64)
+    estimator.fit(X)
+    if estimator.warm_start:
+        estimator.fit(X)
+    assert {p.dtype for p in estimator.module_.parameters()} == {torch.float64}
+    assert estimator.transform(X).dtype == np.float64
+    assert np.isfinite(estimator.score(X))
+
+
 def test_float32_training_keeps_a_large_offset_in_float64_input():
     # Rows 1e8 + x: float32 spaces numbers near 1e8 by 8, so rows cast to
     # float32 before centring would lose x entirely.
