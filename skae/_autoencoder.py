@@ -5,12 +5,8 @@ from sklearn.utils._param_validation import StrOptions
 
 from ._base import BaseAutoEncoder
 from ._docstrings import substitute
-from ._statistics import principal_directions
+from ._statistics import LARGEST_COVARIANCE, principal_directions
 from ._warnings import BottleneckWarning, warn_user
-
-# Widest data whose covariance matrix is formed for the PCA start (about
-# 0.1 s of eigh at 2048 features on two cores).
-_LARGEST_COVARIANCE = 2048
 
 
 @substitute()
@@ -204,9 +200,8 @@ class AutoEncoderTransformer(BaseAutoEncoder):
             return f"architecture={self.architecture!r} is not the dense 'mlp'"
         if self.output_activation != "identity" or self.loss == "bce":
             return "the output is not centred (a sigmoid output or the bce loss)"
-        if n_features > _LARGEST_COVARIANCE:
-            # d³ time and d² memory: beyond it, start at random
-            return f"{n_features} features is more than {_LARGEST_COVARIANCE}"
+        if n_features > LARGEST_COVARIANCE:
+            return f"{n_features} features is more than {LARGEST_COVARIANCE}"
         return None
 
     def _largest_bottleneck(self, n_features):

@@ -499,8 +499,7 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
         large offset keeps its digits) and hands float32 rows on; the model
         returns to float64 afterwards, so prediction keeps float64.
         """
-        dtype = next(module.parameters()).dtype
-        with _float32_behind_standardization(module):
+        with _float32_behind_standardization(module) as dtype:
             return self._train_phases(module, data, labeled, device, generators, dtype)
 
     def _train_phases(self, module, data, labeled, device, generators, dtype):
@@ -675,21 +674,22 @@ class EncoderClassifier(DocLinkMixin, TrainedNetMixin, ClassifierMixin, BaseEsti
 def _float32_behind_standardization(module):
     """Run the float64 ``module`` in float32 after its input standardization.
 
-    Does nothing to a float32 module, or to an encoder that does not start
-    with a :class:`~skae.modules._scaled.Standardize` step.
+    Yields the model's own dtype, the one its batches keep. Does nothing to
+    a float32 module, or to an encoder that does not start with a
+    :class:`~skae.modules._scaled.Standardize` step.
     """
     encoder = module.encoder
     first = encoder[0] if isinstance(encoder, torch.nn.Sequential) else None
     dtype = next(module.parameters()).dtype
     if dtype != torch.float64 or not isinstance(first, Standardize):
-        yield
+        yield dtype
         return
     kept = {name: value.clone() for name, value in first.state_dict().items()}
     module.to(torch.float32)
     first.to(dtype).load_state_dict(kept)  # the centring keeps float64's digits
     hook = first.register_forward_hook(lambda _, __, rows: rows.to(torch.float32))
     try:
-        yield
+        yield dtype
     finally:
         hook.remove()
         module.to(dtype)

@@ -9,13 +9,9 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._base import BaseAutoEncoder
 from ._docstrings import substitute
 from ._penalties import KLSparsityPenalty, L1SparsityPenalty
-from ._statistics import principal_directions
+from ._statistics import LARGEST_COVARIANCE, principal_directions
 from .modules import SigmoidCode
 from .modules._layers import ReLUCode, normalize_atoms
-
-# Widest data whose covariance is formed for the start (as the plain
-# autoencoder's PCA start).
-_LARGEST_COVARIANCE = 2048
 
 # sparsity_weight="auto", measured on digits (benchmarks/README.md).
 _AUTO_WEIGHTS = {"l1": 1.5, "kl": 5.0}
@@ -210,7 +206,7 @@ class SparseAE(BaseAutoEncoder):
             or self.activation != "relu"  # the decoder passes codes through
             or self.output_activation != "identity"
             or self.loss == "bce"
-            or data.n_features > _LARGEST_COVARIANCE
+            or data.n_features > LARGEST_COVARIANCE
         ):
             return None
         rows = data.spaced_train_rows()
