@@ -10,6 +10,7 @@ from sklearn.preprocessing import FunctionTransformer
 from skae import DenoisingAE
 
 from ._digits import digits_split, mse
+from ._small_tables import fit_converging, standardized_wine
 
 
 def noisy_copy(X, seed, scale=0.3):
@@ -164,16 +165,5 @@ def test_clean_targets_in_other_units_than_the_inputs():
 def test_small_tables_get_four_batches_per_epoch_and_converge():
     # With one batch (one optimizer step) per epoch standardized wine ran
     # all 200 epochs (seeds 0 and 1).
-    import warnings
-
-    from sklearn.datasets import load_wine
-    from sklearn.preprocessing import StandardScaler
-
-    from skae._warnings import SkaeConvergenceWarning
-
-    X = StandardScaler().fit_transform(load_wine().data)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", SkaeConvergenceWarning)
-        dae = DenoisingAE(random_state=0).fit(X)
+    dae = fit_converging(DenoisingAE(random_state=0), standardized_wine())
     assert dae.net_.batch_size == 45  # ceil(178 / 4)
-    assert dae.n_iter_ < dae.max_iter

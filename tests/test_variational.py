@@ -10,6 +10,7 @@ from skae._penalties import GaussianKLPenalty, NegativeELBO, ZeroLoss
 from skae.modules import GaussianAutoEncoder
 
 from ._digits import digits_split
+from ._small_tables import fit_converging, standardized_wine
 
 
 def r2(estimator, X_train, X_test):
@@ -280,16 +281,5 @@ def test_small_tables_get_eight_batches_per_epoch_and_converge():
     # all 200 epochs at any tol tried. With 8 it stops after 87-194 epochs
     # on seeds 1-7 and runs out on seed 0 (float32 training): seed 5 (87)
     # leaves the margin a check of the mechanism needs on other CPUs.
-    import warnings
-
-    from sklearn.datasets import load_wine
-    from sklearn.preprocessing import StandardScaler
-
-    from skae._warnings import SkaeConvergenceWarning
-
-    X = StandardScaler().fit_transform(load_wine().data)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", SkaeConvergenceWarning)
-        vae = VariationalAE(random_state=5).fit(X)
+    vae = fit_converging(VariationalAE(random_state=5), standardized_wine())
     assert vae.net_.batch_size == 23  # ceil(178 / 8)
-    assert vae.n_iter_ < vae.max_iter
