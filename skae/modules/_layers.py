@@ -352,6 +352,20 @@ class ReLUCode(SigmoidCode):
             Whether the network was set: False, and nothing changed, unless
             the base has ``start_from_subspace``, two linear decoder layers
             with a ReLU between them, and accepts the directions.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from skae.modules import MLPAutoEncoder
+        >>> from skae.modules._layers import ReLUCode
+        >>> X = torch.randn(100, 1) @ torch.randn(1, 6)
+        >>> X = X - X.mean(dim=0)
+        >>> p = torch.linalg.svd(X, full_matrices=False).Vh[:1]
+        >>> module = ReLUCode(MLPAutoEncoder(6, 2, hidden_layer_sizes=(8,)))
+        >>> module.start_from_subspace(torch.cat([p, -p]))
+        True
+        >>> bool(torch.allclose(module(X), X, atol=1e-4))  # rank 1: exact
+        True
         """
         start = getattr(self.base, "start_from_subspace", None)
         decoder = list(getattr(self.base, "decoder", ()))
