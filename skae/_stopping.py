@@ -42,7 +42,11 @@ class StopOnPlateau(Callback):
     An epoch improves when its monitored score (higher is better, 1 a
     perfect fit) beats the best so far by at least :func:`needed_gain`;
     training stops after more than ``patience`` epochs in a row without
-    one, but never while the best score is below ``LEARNT``. With
+    one, but never while the best score is below ``LEARNT``. An unbounded
+    score (a VariationalAE's training ELBO, noisy from its sampled codes)
+    is watched as its mean over the last ``patience + 1`` epochs: a single
+    lucky epoch would otherwise keep resetting the count while the trend
+    gains less than ``tol`` an epoch. With
     ``keep_best`` the weights of the best epoch, over this call and the
     ``best`` handed over from earlier calls, are restored at the end.
     skorch's ``EarlyStopping`` only remembers weights that beat the
@@ -65,7 +69,8 @@ class StopOnPlateau(Callback):
         Whether the score is an R²: at most 1, and 0 for reconstructing
         the mean. Only then do the floor ``LEARNT`` and the relative cap
         apply; an unbounded score (a VariationalAE's training ELBO, which
-        can stay negative while it learns) asks every epoch for ``tol``.
+        can stay negative while it learns) asks every epoch for ``tol``,
+        on its running mean.
     """
 
     def __init__(self, monitor, patience, tol, keep_best, best=None, bounded=True):
@@ -84,7 +89,7 @@ class StopOnPlateau(Callback):
         self.stopped_ = False
 
     def on_epoch_end(self, net, **kwargs):
-        score = net.history[-1, self.monitor]
+        score = self.watched(net.history)
         if self.improves(score):
             self.misses_ = 0
         elif not self.bounded or max(self.best_, score) >= LEARNT:
@@ -96,6 +101,17 @@ class StopOnPlateau(Callback):
         if self.misses_ > self.patience:
             self.stopped_ = True
             raise KeyboardInterrupt  # skorch's own way to end fit_loop early
+
+    def watched(self, history):
+        """Return the score the rule compares: the last, or a running mean."""
+        if self.bounded:
+            return history[-1, self.monitor]
+        recent = [
+            epoch[self.monitor]
+            for epoch in history[-(self.patience + 1) :]
+            if self.monitor in epoch
+        ]
+        return sum(recent) / len(recent)
 
     def improves(self, score):
         """Whether ``score`` improves on the best so far."""

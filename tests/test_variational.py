@@ -278,8 +278,7 @@ def test_the_mixture_grows_with_the_rows_and_stays_small_on_small_tables():
 
 def test_small_tables_get_eight_batches_per_epoch_and_converge():
     # With one batch (one optimizer step) per epoch standardized wine ran
-    # all 200 epochs at any tol tried. With 8 it stops after 87-194 epochs
-    # on seeds 1-7 and runs out on seed 0 (float32 training): seed 5 (87)
-    # leaves the margin a check of the mechanism needs on other CPUs.
-    vae = fit_converging(VariationalAE(random_state=5), standardized_wine())
+    # all 200 epochs at any tol tried. With 8 (and the rule watching the
+    # ELBO's running mean) seeds 0-7 stop after 80-110 epochs.
+    vae = fit_converging(VariationalAE(random_state=0), standardized_wine())
     assert vae.net_.batch_size == 23  # ceil(178 / 8)
