@@ -451,30 +451,23 @@ class BaseAutoEncoder(
                     self._train_new(data, device, incremental)
         return self
 
-    # Whether a dense fit's result is bitwise the same on any number of
-    # threads (matrix products split their output, not their sums, across
-    # threads), so that the thread count may follow the machine's load
-    # without changing a seeded result. Not so for the VariationalAE: its
-    # sampled codes' reductions end a few ulps apart.
-    _same_result_on_any_threads = True
-
     def _fit_threads(self, n_features, device):
         """Torch threads for a fit on the CPU, or None to keep torch's setting.
 
-        One for a small dense network; a larger one whose result does not
-        depend on the thread count uses no more than the cores other
-        processes leave idle (at least one).
+        One for a small dense network; otherwise no more than the cores
+        other processes leave idle (at least one).
         """
-        if torch.device(device).type != "cpu" or self.architecture != "mlp":
+        if torch.device(device).type != "cpu":
             return None
-        width = self.n_components if isinstance(self.n_components, Integral) else None
-        work = dense_work_per_row(
-            n_features, self._hidden_layer_sizes(), width or n_features
-        )
-        if work < SMALL_WORK:
-            return 1
-        if not self._same_result_on_any_threads:
-            return None
+        if self.architecture == "mlp":
+            width = (
+                self.n_components if isinstance(self.n_components, Integral) else None
+            )
+            work = dense_work_per_row(
+                n_features, self._hidden_layer_sizes(), width or n_features
+            )
+            if work < SMALL_WORK:
+                return 1
         idle = cores_left_idle()
         if idle is not None and idle < torch.get_num_threads():
             return max(idle, 1)

@@ -103,10 +103,6 @@ class DenoisingAE(BaseAutoEncoder):
     # 29-181 (benchmarks/README.md, "DenoisingAE on small tables").
     _auto_min_batches = 4
 
-    # Its results differ in the last bits between thread counts, so a fit
-    # keeps torch's setting whatever the load (skae._threads).
-    _same_result_on_any_threads = False
-
     def __init__(
         self,
         n_components=2,

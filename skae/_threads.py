@@ -14,20 +14,16 @@ one thread too (through threadpoolctl, scikit-learn's own tool).
 Larger networks gain from a second thread on quiet cores but collapse
 beside a process that keeps the cores busy: a 784-256-32 float32 fit's
 epoch took 0.32 s on two threads when quiet, 1.2-1.9 s on two beside the
-busy process and 0.65 s on one. So a larger dense fit whose result does
-not depend on the thread count (the estimator says so) first looks at how
+busy process and 0.65 s on one. So each fit on the CPU first looks at how
 many cores other threads occupy at that moment (``/proc/loadavg`` on
 Linux; elsewhere nothing is known and torch's setting stands) and uses no
-more threads than the cores left idle, at least one. Fits whose results
-end a few ulps apart on different thread counts keep torch's setting, so
-that the load never changes a seeded result.
+more threads than the cores left idle, at least one.
 
 torch's setting is process-wide. Fits running at once in threads share it:
-the first to start sets it, the last to end restores it, under a lock. The
-result of a small dense fit (always one thread) and of a larger one that
-follows the load does not depend on the number of threads (torch's CPU
-matrix products split their output, not their sums, across threads;
-tested), so concurrent fits stay reproducible whichever of them set it.
+the first to start sets it, the last to end restores it, under a lock. A
+fit's result does not depend on the number of threads (torch's CPU matrix
+products split their output, not their sums, across threads; tested), so
+concurrent fits stay reproducible whichever of them set it.
 """
 
 import os

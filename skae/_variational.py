@@ -251,10 +251,6 @@ class VariationalAE(BaseAutoEncoder):
     # tol (on a running mean) and the "learnt nothing" check does not apply.
     _train_score_is_r2 = False
 
-    # Its results differ in the last bits between thread counts, so a fit
-    # keeps torch's setting whatever the load (skae._threads).
-    _same_result_on_any_threads = False
-
     # The loss selects the decoder: Gaussian or Laplace with a learned noise
     # scale, or Bernoulli.
     _network_parameters = (*BaseAutoEncoder._network_parameters, "loss")
