@@ -19,18 +19,14 @@ One run, medians of interleaved repeats, wall seconds, the CPU named.
    batch-256 epoch of the hand-written loop; ``transform`` against
    the raw encoder over the same module (``module.encode`` on the whole
    array under ``inference_mode``).
-4. *Busy cores*: a default digits fit, and 3 epochs of the 784-256-32
-   network on 20 000 rows, quiet and beside a process running 512 x 512
-   torch matrix products on every core (bench_threads.py); the large fit
-   also with the idle-core check switched off (0.3 before it), in the
-   same run. ``--busy-only`` runs this section alone.
+4. *Busy cores*: a default digits fit quiet and beside a process running
+   512 x 512 torch matrix products on every core (bench_threads.py).
 
 Run: ``python benchmarks/bench_speed.py`` (``make bench``); ``--repeats``,
 ``--skip-large`` (sections 2 and 3 take most of the run).
 """
 
 import argparse
-import contextlib
 import statistics
 import sys
 import time
@@ -47,7 +43,6 @@ from sklearn.neural_network import MLPRegressor
 from skorch.callbacks import Callback
 from stopping_cases import large_manifold
 
-import skae._base
 from skae import AutoEncoderTransformer
 
 LARGE_K, LARGE_HIDDEN = 32, (256,)
@@ -313,59 +308,25 @@ def bench_one_off(repeats):
 
 
 # ------------------------------------------------------------ 4. busy
-LARGE_BUSY = "20000 x 784, 784-256-32, 3 epochs"
-
-
-@contextlib.contextmanager
-def idle_cores_checked(checked):
-    """Switch the fit's idle-core check off (as before 0.3 had it) or leave it."""
-    saved = skae._base.cores_left_idle
-    if not checked:
-        skae._base.cores_left_idle = lambda: None
-    try:
-        yield
-    finally:
-        skae._base.cores_left_idle = saved
-
-
-def bench_busy(repeats, sections=("digits", "large")):
-    """Quiet against busy: a default digits fit, and a large network's fit."""
-    digits = train_test_split(load_digits().data / 16, test_size=0.25, random_state=0)[
-        0
-    ]
-    large = large_manifold(n_rows=25_000, n_features=784)[0]  # 20 000 rows
-    cases = {
-        "digits (k=8), defaults": (
-            lambda: AutoEncoderTransformer(8, random_state=0),
-            digits,
-        ),
-        LARGE_BUSY: (
-            lambda: AutoEncoderTransformer(
-                LARGE_K, hidden_layer_sizes=LARGE_HIDDEN, max_iter=3, random_state=0
-            ),
-            large,
-        ),
-    }
-    if "large" in sections:
-        cases["the same, idle cores not checked (before)"] = (*cases[LARGE_BUSY], False)
-    else:
-        del cases[LARGE_BUSY]
-    for make, X, *_ in cases.values():
-        quiet_fit(make(), X)  # one-off costs out of the way
+def bench_busy(repeats):
+    X = train_test_split(load_digits().data / 16, test_size=0.25, random_state=0)[0]
+    quiet_fit(AutoEncoderTransformer(8, random_state=0), X)
     times = {}
     for state in ("quiet", "busy"):
         with busy_cores(state == "busy"):
             for _ in range(repeats):
-                for name, (make, X, *checked) in cases.items():
-                    with idle_cores_checked(checked != [False]):
-                        seconds = quiet_fit(make(), X)
-                    times.setdefault((name, state), []).append(seconds)
-    rows = []
-    for name in cases:
-        quiet, busy = (statistics.median(times[name, s]) for s in ("quiet", "busy"))
-        rows.append([name, f"{quiet:.3f}", f"{busy:.3f}", f"{busy / quiet:.2f}"])
-    print(f"\n### 4. Fits beside a busy process, medians of {repeats}\n")
-    print(markdown_table(["fit", "quiet s", "busy s", "busy / quiet"], rows))
+                model = AutoEncoderTransformer(8, random_state=0)
+                times.setdefault(state, []).append(quiet_fit(model, X))
+    quiet, busy = (statistics.median(times[s]) for s in ("quiet", "busy"))
+    print(
+        f"\n### 4. A default digits fit beside a busy process, medians of {repeats}\n"
+    )
+    print(
+        markdown_table(
+            ["quiet s", "busy s", "busy / quiet"],
+            [[f"{quiet:.3f}", f"{busy:.3f}", f"{busy / quiet:.2f}"]],
+        )
+    )
 
 
 def main(argv=None):
@@ -374,20 +335,14 @@ def main(argv=None):
     parser.add_argument("--large-repeats", type=int, default=3)
     parser.add_argument("--rows", type=int, default=60_000)
     parser.add_argument("--skip-large", action="store_true")
-    parser.add_argument(
-        "--busy-only", action="store_true", help="only section 4 (busy cores)"
-    )
     args = parser.parse_args(argv)
     print("## Speed (`bench_speed.py`)\n")
     print(machine_line())
-    if args.busy_only:
-        bench_busy(args.repeats)
-        return
     bench_digits(args.repeats)
     if not args.skip_large:
         bench_large(args.large_repeats, args.rows)
         bench_one_off(args.repeats)
-    bench_busy(args.repeats, ("digits",) if args.skip_large else ("digits", "large"))
+    bench_busy(args.repeats)
 
 
 if __name__ == "__main__":

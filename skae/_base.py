@@ -39,12 +39,7 @@ from ._stopping import (
     train_score_is_r2,
     training_callbacks,
 )
-from ._threads import (
-    SMALL_WORK,
-    cores_left_idle,
-    dense_work_per_row,
-    intra_op_threads,
-)
+from ._threads import SMALL_WORK, dense_work_per_row, intra_op_threads
 from ._training import (
     OPTIMIZERS,
     TrainedNetMixin,
@@ -452,26 +447,14 @@ class BaseAutoEncoder(
         return self
 
     def _fit_threads(self, n_features, device):
-        """Torch threads for a fit on the CPU, or None to keep torch's setting.
-
-        One for a small dense network; otherwise no more than the cores
-        other processes leave idle (at least one).
-        """
-        if torch.device(device).type != "cpu":
+        """One torch thread for a small dense network on the CPU, else None."""
+        if torch.device(device).type != "cpu" or self.architecture != "mlp":
             return None
-        if self.architecture == "mlp":
-            width = (
-                self.n_components if isinstance(self.n_components, Integral) else None
-            )
-            work = dense_work_per_row(
-                n_features, self._hidden_layer_sizes(), width or n_features
-            )
-            if work < SMALL_WORK:
-                return 1
-        idle = cores_left_idle()
-        if idle is not None and idle < torch.get_num_threads():
-            return max(idle, 1)
-        return None
+        width = self.n_components if isinstance(self.n_components, Integral) else None
+        work = dense_work_per_row(
+            n_features, self._hidden_layer_sizes(), width or n_features
+        )
+        return 1 if work < SMALL_WORK else None
 
     def _fit_data(self, X, target, *, reset):
         """Validate X (and a separate target) into a :class:`FitData`."""

@@ -11,14 +11,6 @@ the PCA start): on busy cores a two-thread ``eigh`` of the digits' 64 x 64
 covariance took 0.1 s against 0.3 ms on one, so small fits limit BLAS to
 one thread too (through threadpoolctl, scikit-learn's own tool).
 
-Larger networks gain from a second thread on quiet cores but collapse
-beside a process that keeps the cores busy: a 784-256-32 float32 fit's
-epoch took 0.32 s on two threads when quiet, 1.2-1.9 s on two beside the
-busy process and 0.65 s on one. So each fit on the CPU first looks at how
-many cores other threads occupy at that moment (``/proc/loadavg`` on
-Linux; elsewhere nothing is known and torch's setting stands) and uses no
-more threads than the cores left idle, at least one.
-
 torch's setting is process-wide. Fits running at once in threads share it:
 the first to start sets it, the last to end restores it, under a lock. A
 fit's result does not depend on the number of threads (torch's CPU matrix
@@ -26,9 +18,7 @@ products split their output, not their sums, across threads; tested), so
 concurrent fits stay reproducible whichever of them set it.
 """
 
-import os
 import threading
-import time
 from contextlib import contextmanager
 
 import torch
@@ -38,9 +28,6 @@ from threadpoolctl import ThreadpoolController
 #: one thread: 784-256-32 (418k) runs 1.4x faster on two, 256-128-16 (70k)
 #: 1.3x faster on one (2-core Xeon, batches of 200).
 SMALL_WORK = 200_000
-
-#: Where Linux counts the threads running or ready to run at this instant.
-LOADAVG = "/proc/loadavg"
 
 _lock = threading.Lock()
 _active = 0
@@ -95,37 +82,3 @@ def dense_work_per_row(n_features, hidden_layer_sizes, n_components):
     """Multiply-adds of one row through a dense encoder and its mirror."""
     widths = [n_features, *hidden_layer_sizes, n_components]
     return 2 * sum(a * b for a, b in zip(widths, widths[1:], strict=False))
-
-
-def cores_left_idle(reads=5, spacing=0.001):
-    """Return how many cores no other thread runs on now, or None if unknown.
-
-    The fourth field of ``/proc/loadavg`` counts the threads running or
-    ready to run at this instant, the reading thread included; the least of
-    a few reads a millisecond apart ignores threads that only just woke up.
-    Compared with the CPUs the kernel has (``os.cpu_count()``), the same
-    machine-wide view.
-
-    Parameters
-    ----------
-    reads : int, default=5
-        Reads of the count.
-    spacing : float, default=0.001
-        Seconds between reads.
-
-    Returns
-    -------
-    int or None
-        Idle cores, 0 when other threads occupy them all; None where
-        ``/proc/loadavg`` cannot be read (not Linux).
-    """
-    counts = []
-    try:
-        for _ in range(reads):
-            with open(LOADAVG) as f:
-                counts.append(int(f.read().split()[3].split("/")[0]))
-            time.sleep(spacing)
-    except (OSError, ValueError, IndexError):
-        return None
-    others = min(counts) - 1
-    return max((os.cpu_count() or 1) - others, 0)

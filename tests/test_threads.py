@@ -1,4 +1,4 @@
-"""The thread policy: small fits and fits on busy cores use fewer threads, safely."""
+"""The thread policy: small dense fits run on one torch thread, safely."""
 
 import threading
 
@@ -9,15 +9,8 @@ from numpy.testing import assert_array_equal
 from skorch.callbacks import Callback
 from threadpoolctl import threadpool_info, threadpool_limits
 
-import skae._base
-import skae._threads
 from skae import AutoEncoderTransformer
-from skae._threads import (
-    SMALL_WORK,
-    cores_left_idle,
-    dense_work_per_row,
-    intra_op_threads,
-)
+from skae._threads import SMALL_WORK, dense_work_per_row, intra_op_threads
 
 
 class _SeenThreads(Callback):
@@ -85,69 +78,12 @@ def test_a_small_dense_fit_limits_blas_to_one_thread_and_restores():
         assert _blas_threads() == {2}
 
 
-def _large_fit_threads(monkeypatch, idle):
-    """Fit a large dense network with ``idle`` cores left by other processes."""
-    monkeypatch.setattr(skae._base, "cores_left_idle", lambda: idle)
+def test_a_large_dense_fit_keeps_the_setting(two_threads):
     X = np.random.default_rng(0).normal(size=(50, 784)).astype(np.float32)
     assert dense_work_per_row(784, (256,), 32) >= SMALL_WORK
     ae, _ = _fit(X, n_components=32, hidden_layer_sizes=(256,))
-    return set([cb for name, cb in ae.net_.callbacks_ if name == "seen"][0].seen)
-
-
-def test_a_large_dense_fit_keeps_the_setting_on_idle_cores(two_threads, monkeypatch):
-    assert _large_fit_threads(monkeypatch, idle=2) == {2}
-    assert _large_fit_threads(monkeypatch, idle=None) == {2}  # not Linux
-
-
-def test_a_large_fit_beside_busy_cores_uses_the_idle_ones_and_restores(
-    two_threads, monkeypatch
-):
-    # Beside a process running matrix products on both cores a 784-256-32
-    # epoch took 1.2-1.9 s on two threads, 0.65 s on one (0.32 s quiet).
-    assert _large_fit_threads(monkeypatch, idle=0) == {1}
-    assert _large_fit_threads(monkeypatch, idle=1) == {1}
-    assert torch.get_num_threads() == 2
-
-
-def test_a_sequence_fit_beside_busy_cores_uses_one_thread(two_threads, monkeypatch):
-    monkeypatch.setattr(skae._base, "cores_left_idle", lambda: 0)
-    X = np.random.default_rng(0).normal(size=(20, 12)).astype(np.float32)
-    ae, _ = _fit(
-        X,
-        n_components=2,
-        architecture="gru",
-        input_shape=(6, 2),
-        hidden_layer_sizes=(8,),
-    )
-    seen = [cb for name, cb in ae.net_.callbacks_ if name == "seen"][0].seen
-    assert set(seen) == {1}
-
-
-@pytest.mark.parametrize(
-    "content, cores, idle",
-    [
-        ("0.10 0.20 0.30 1/80 123\n", 2, 2),  # only the reader runs
-        ("2.00 1.50 1.00 3/89 123\n", 2, 0),  # two other threads run
-        ("1.00 1.00 1.00 2/89 123\n", 4, 3),
-        ("9.00 9.00 9.00 12/89 123\n", 2, 0),  # never below zero
-    ],
-)
-def test_cores_left_idle_counts_the_other_running_threads(
-    tmp_path, monkeypatch, content, cores, idle
-):
-    loadavg = tmp_path / "loadavg"
-    loadavg.write_text(content)
-    monkeypatch.setattr(skae._threads, "LOADAVG", str(loadavg))
-    monkeypatch.setattr(skae._threads.os, "cpu_count", lambda: cores)
-    assert cores_left_idle(spacing=0) == idle
-
-
-def test_cores_left_idle_is_unknown_without_proc_loadavg(tmp_path, monkeypatch):
-    monkeypatch.setattr(skae._threads, "LOADAVG", str(tmp_path / "missing"))
-    assert cores_left_idle(spacing=0) is None
-    (tmp_path / "odd").write_text("not a loadavg line")
-    monkeypatch.setattr(skae._threads, "LOADAVG", str(tmp_path / "odd"))
-    assert cores_left_idle(spacing=0) is None
+    recorded = [cb for name, cb in ae.net_.callbacks_ if name == "seen"][0].seen
+    assert set(recorded) == {2}
 
 
 def test_the_setting_is_restored_when_a_fit_fails(two_threads):
