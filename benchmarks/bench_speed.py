@@ -19,14 +19,18 @@ One run, medians of interleaved repeats, wall seconds, the CPU named.
    batch-256 epoch of the hand-written loop; ``transform`` against
    the raw encoder over the same module (``module.encode`` on the whole
    array under ``inference_mode``).
-4. *Busy cores*: a default digits fit quiet and beside a process running
-   512 x 512 torch matrix products on every core (bench_threads.py).
+4. *Busy cores*: a default digits fit, and 3 epochs of the 784-256-32
+   network on 20 000 rows (at torch's setting, and at
+   ``torch.set_num_threads(1)``, the remedy the user guide gives), quiet
+   and beside a process running 512 x 512 torch matrix products on every
+   core (bench_threads.py). ``--busy-only`` runs this section alone.
 
 Run: ``python benchmarks/bench_speed.py`` (``make bench``); ``--repeats``,
 ``--skip-large`` (sections 2 and 3 take most of the run).
 """
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -308,25 +312,54 @@ def bench_one_off(repeats):
 
 
 # ------------------------------------------------------------ 4. busy
-def bench_busy(repeats):
-    X = train_test_split(load_digits().data / 16, test_size=0.25, random_state=0)[0]
-    quiet_fit(AutoEncoderTransformer(8, random_state=0), X)
+@contextlib.contextmanager
+def torch_threads(n_threads):
+    """Run the block with torch's setting at ``n_threads`` (None: as it is)."""
+    saved = torch.get_num_threads()
+    torch.set_num_threads(n_threads or saved)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
+def bench_busy(repeats, large=True):
+    """Quiet against busy: a default digits fit; a large network's fit."""
+    digits = load_digits().data / 16
+    digits = train_test_split(digits, test_size=0.25, random_state=0)[0]
+    cases = {
+        "digits (k=8), defaults": (
+            lambda: AutoEncoderTransformer(8, random_state=0),
+            digits,
+            None,
+        )
+    }
+    if large:
+        X = large_manifold(n_rows=25_000, n_features=784)[0]  # 20 000 rows
+
+        def make():
+            return AutoEncoderTransformer(
+                LARGE_K, hidden_layer_sizes=LARGE_HIDDEN, max_iter=3, random_state=0
+            )
+
+        cases["20000 x 784, 784-256-32, 3 epochs"] = (make, X, None)
+        cases["the same, torch.set_num_threads(1)"] = (make, X, 1)
+    for make, X, _ in cases.values():
+        quiet_fit(make(), X)  # one-off costs out of the way
     times = {}
     for state in ("quiet", "busy"):
         with busy_cores(state == "busy"):
             for _ in range(repeats):
-                model = AutoEncoderTransformer(8, random_state=0)
-                times.setdefault(state, []).append(quiet_fit(model, X))
-    quiet, busy = (statistics.median(times[s]) for s in ("quiet", "busy"))
-    print(
-        f"\n### 4. A default digits fit beside a busy process, medians of {repeats}\n"
-    )
-    print(
-        markdown_table(
-            ["quiet s", "busy s", "busy / quiet"],
-            [[f"{quiet:.3f}", f"{busy:.3f}", f"{busy / quiet:.2f}"]],
-        )
-    )
+                for name, (make, X, n_threads) in cases.items():
+                    with torch_threads(n_threads):
+                        seconds = quiet_fit(make(), X)
+                    times.setdefault((name, state), []).append(seconds)
+    rows = []
+    for name in cases:
+        quiet, busy = (statistics.median(times[name, s]) for s in ("quiet", "busy"))
+        rows.append([name, f"{quiet:.3f}", f"{busy:.3f}", f"{busy / quiet:.2f}"])
+    print(f"\n### 4. Fits beside a busy process, medians of {repeats}\n")
+    print(markdown_table(["fit", "quiet s", "busy s", "busy / quiet"], rows))
 
 
 def main(argv=None):
@@ -335,14 +368,20 @@ def main(argv=None):
     parser.add_argument("--large-repeats", type=int, default=3)
     parser.add_argument("--rows", type=int, default=60_000)
     parser.add_argument("--skip-large", action="store_true")
+    parser.add_argument(
+        "--busy-only", action="store_true", help="only section 4 (busy cores)"
+    )
     args = parser.parse_args(argv)
     print("## Speed (`bench_speed.py`)\n")
     print(machine_line())
+    if args.busy_only:
+        bench_busy(args.repeats)
+        return
     bench_digits(args.repeats)
     if not args.skip_large:
         bench_large(args.large_repeats, args.rows)
         bench_one_off(args.repeats)
-    bench_busy(args.repeats)
+    bench_busy(args.repeats, large=not args.skip_large)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,8 @@ class StopOnPlateau(Callback):
     training stops after more than ``patience`` epochs in a row without
     one, but never while the best score is below ``LEARNT``. An unbounded
     score (a VariationalAE's training ELBO, noisy from its sampled codes)
-    is watched as its mean over the last ``patience + 1`` epochs: a single
+    is watched as its mean over the last ``patience + 1`` epochs of the
+    call: a single
     lucky epoch would otherwise keep resetting the count while the trend
     gains less than ``tol`` an epoch. With
     ``keep_best`` the weights of the best epoch, over this call and the
@@ -82,6 +83,9 @@ class StopOnPlateau(Callback):
         self.bounded = bounded
 
     def on_train_begin(self, net, **kwargs):
+        # A warm start's history holds the earlier calls' epochs: the running
+        # mean only averages this call's.
+        self.first_epoch_ = len(net.history)
         score, weights = self.best if self.best is not None else (-math.inf, None)
         self.best_ = score
         self.best_weights_ = weights
@@ -108,7 +112,7 @@ class StopOnPlateau(Callback):
             return history[-1, self.monitor]
         recent = [
             epoch[self.monitor]
-            for epoch in history[-(self.patience + 1) :]
+            for epoch in history[self.first_epoch_ :][-(self.patience + 1) :]
             if self.monitor in epoch
         ]
         return sum(recent) / len(recent)

@@ -11,11 +11,15 @@ the PCA start): on busy cores a two-thread ``eigh`` of the digits' 64 x 64
 covariance took 0.1 s against 0.3 ms on one, so small fits limit BLAS to
 one thread too (through threadpoolctl, scikit-learn's own tool).
 
-torch's setting is process-wide. Fits running at once in threads share it:
-the first to start sets it, the last to end restores it, under a lock. A
-fit's result does not depend on the number of threads (torch's CPU matrix
-products split their output, not their sums, across threads; tested), so
-concurrent fits stay reproducible whichever of them set it.
+torch's setting belongs to the calling thread (OpenMP keeps one per
+thread), so each fit lowers and restores its own thread's; fits running at
+once in threads each get the count they asked for, whichever starts or ends
+first. The BLAS limit is process-wide: the first fit to start sets it, the
+last to end lifts it, under a lock. The thread count is chosen from the
+network's size alone, never from the machine's load: beyond small batches
+a fit's result depends, in the last bits, on it (a reduction split across
+threads sums in another order), and a seeded fit must give the same result
+every time on the same machine.
 """
 
 import threading
@@ -31,7 +35,6 @@ SMALL_WORK = 200_000
 
 _lock = threading.Lock()
 _active = 0
-_saved = None
 _blas_limit = None
 _controller = None
 
@@ -48,34 +51,37 @@ def _limit_blas(n_threads):
 def intra_op_threads(n_threads):
     """Run the block with ``n_threads`` torch and BLAS threads, or as it is for None.
 
-    Only ever lowers torch's setting. Concurrent blocks (fits in threads)
-    share one setting: the first to enter sets it, the last to leave
-    restores the one it found.
+    Only ever lowers torch's setting, that of the calling thread, and
+    restores it when the block ends. The BLAS limit is process-wide:
+    concurrent blocks (fits in threads) share it, the first to enter sets
+    it and the last to leave lifts it.
     """
-    global _active, _saved, _blas_limit
+    global _active, _blas_limit
     if n_threads is None:
         yield
         return
+    saved = torch.get_num_threads()
     with _lock:
         if _active == 0:
-            # torch's setting is set after the BLAS limit is applied or
-            # lifted: with a shared OpenMP runtime, limiting BLAS can move it.
-            _saved = torch.get_num_threads()
             _blas_limit = _limit_blas(n_threads)
-            if n_threads < _saved:
-                torch.set_num_threads(n_threads)
         _active += 1
+    # torch's setting is set after the BLAS limit is applied and restored
+    # after it is lifted: with a shared OpenMP runtime, limiting BLAS can
+    # move the calling thread's setting.
+    torch.set_num_threads(min(n_threads, saved))
     try:
         yield
     finally:
-        with _lock:
-            _active -= 1
-            if _active == 0:
-                try:
-                    _blas_limit.restore_original_limits()
-                finally:
-                    _blas_limit = None
-                    torch.set_num_threads(_saved)
+        try:
+            with _lock:
+                _active -= 1
+                if _active == 0:
+                    try:
+                        _blas_limit.restore_original_limits()
+                    finally:
+                        _blas_limit = None
+        finally:
+            torch.set_num_threads(saved)
 
 
 def dense_work_per_row(n_features, hidden_layer_sizes, n_components):

@@ -108,7 +108,7 @@ class VariationalAE(BaseAutoEncoder):
         :math:`R^2` near 0) and its samples lie off it (discriminator AUC
         0.89); at 0.3 the codes carry the data and :meth:`sample`'s mixture
         supplies the regular code distribution the prior no longer has
-        (AUC 0.59 on the swiss roll, 0.60 on breast cancer;
+        (AUC 0.61 on the swiss roll, 0.65 on breast cancer;
         benchmarks/README.md, "Generation"). ``beta > 1`` gives a more
         regular, disentangled latent space at the cost of reconstruction.
 

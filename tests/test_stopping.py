@@ -232,3 +232,27 @@ def test_an_incremental_fit_does_not_judge_one_epoch():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         ae.partial_fit(X)
+
+
+def test_an_unbounded_running_mean_only_averages_this_calls_epochs():
+    # A warm start keeps the earlier call's epochs in the history: averaged
+    # in, the old plateau's scores leaving the window looked like misses and
+    # a fit still gaining 0.02 an epoch stopped after 8.
+    rule = StopOnPlateau(
+        "train_score", VAE_PATIENCE, VAE_TOL, keep_best=False, bounded=False
+    )
+    net = _Net()
+    for _ in range(20):
+        net.history.new_epoch()
+        net.history.record("train_score", 0.9)
+    rule.on_train_begin(net)
+    stopped_after = None
+    for epoch in range(1, 41):
+        net.history.new_epoch()
+        net.history.record("train_score", -0.5 + 0.02 * epoch)
+        try:
+            rule.on_epoch_end(net)
+        except KeyboardInterrupt:
+            stopped_after = epoch
+            break
+    assert stopped_after is None

@@ -125,3 +125,52 @@ def test_intra_op_threads_only_lowers_and_nests():
             assert torch.get_num_threads() == 1
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
+
+
+def test_a_thread_that_leaves_first_gets_its_own_setting_back(two_threads):
+    # torch's setting is per thread: when the thread that lowered it left
+    # before another fit's thread, it used to stay at 1 for good.
+    torch.ones(4).sum()
+    entered, release, seen = threading.Event(), threading.Event(), {}
+
+    def other():
+        with intra_op_threads(1):
+            entered.set()
+            release.wait(timeout=10)
+            seen["inside"] = torch.get_num_threads()
+
+    worker = threading.Thread(target=other, daemon=True)
+    try:
+        with intra_op_threads(1):
+            assert torch.get_num_threads() == 1
+            worker.start()
+            assert entered.wait(timeout=10)
+        after_leaving = torch.get_num_threads()  # the other block is still open
+    finally:
+        release.set()
+        worker.join(timeout=10)
+    assert after_leaving == 2
+    assert seen["inside"] == 1
+    assert torch.get_num_threads() == 2
+
+
+def test_a_block_entered_while_another_is_open_lowers_its_own_thread(two_threads):
+    ready, go, seen = threading.Event(), threading.Event(), {}
+
+    def other():
+        seen["before"] = torch.get_num_threads()
+        ready.set()
+        go.wait(timeout=10)
+        with intra_op_threads(1):  # while the main thread's block is open
+            seen["inside"] = torch.get_num_threads()
+        seen["after"] = torch.get_num_threads()
+
+    worker = threading.Thread(target=other, daemon=True)
+    worker.start()
+    assert ready.wait(timeout=10)
+    with intra_op_threads(1):
+        go.set()
+        worker.join(timeout=10)
+        assert torch.get_num_threads() == 1
+    assert seen == {"before": 2, "inside": 1, "after": 2}
+    assert torch.get_num_threads() == 2
