@@ -45,9 +45,8 @@ class StopOnPlateau(Callback):
     one, but never while the best score is below ``LEARNT``. An unbounded
     score (a VariationalAE's training ELBO, noisy from its sampled codes)
     is watched as its mean over the last ``patience + 1`` epochs of the
-    call: a single
-    lucky epoch would otherwise keep resetting the count while the trend
-    gains less than ``tol`` an epoch. With
+    call: a single lucky epoch would otherwise keep resetting the count
+    while the trend gains less than ``tol`` an epoch. With
     ``keep_best`` the weights of the best epoch, over this call and the
     ``best`` handed over from earlier calls, are restored at the end.
     skorch's ``EarlyStopping`` only remembers weights that beat the

@@ -12,10 +12,13 @@ covariance took 0.1 s against 0.3 ms on one, so small fits limit BLAS to
 one thread too (through threadpoolctl, scikit-learn's own tool).
 
 torch's setting belongs to the calling thread (OpenMP keeps one per
-thread), so each fit lowers and restores its own thread's; fits running at
-once in threads each get the count they asked for, whichever starts or ends
-first. The BLAS limit is process-wide: the first fit to start sets it, the
-last to end lifts it, under a lock. The thread count is chosen from the
+thread), so each fit lowers its own thread's; fits running at once in
+threads each get the count they asked for, whichever starts or ends first,
+and each thread (and the default new threads copy) ends at the setting the
+first of them found. The BLAS limit is process-wide for the pthreads
+OpenBLAS numpy ships (an OpenMP-built BLAS keeps a count per thread, and
+only the first fit's thread is limited there): the first fit to start sets
+it, the last to end lifts it, under a lock. The thread count is chosen from the
 network's size alone, never from the machine's load: beyond small batches
 a fit's result depends, in the last bits, on it (a reduction split across
 threads sums in another order), and a seeded fit must give the same result
@@ -34,7 +37,9 @@ from threadpoolctl import ThreadpoolController
 SMALL_WORK = 200_000
 
 _lock = threading.Lock()
+_local = threading.local()  # each thread's depth of nested blocks
 _active = 0
+_outer = None  # torch's setting when the first open block began
 _blas_limit = None
 _controller = None
 
@@ -51,27 +56,37 @@ def _limit_blas(n_threads):
 def intra_op_threads(n_threads):
     """Run the block with ``n_threads`` torch and BLAS threads, or as it is for None.
 
-    Only ever lowers torch's setting, that of the calling thread, and
-    restores it when the block ends. The BLAS limit is process-wide:
-    concurrent blocks (fits in threads) share it, the first to enter sets
-    it and the last to leave lifts it.
+    Only ever lowers torch's setting. That setting is per thread, but
+    ``torch.set_num_threads`` also writes the default a thread copies on its
+    first parallel operation, so a thread entering while another's block is
+    open would read (and later restore) the lowered value. So the first
+    block to open records the setting it found, and every thread's
+    outermost block restores that one; a nested block restores its own
+    thread's. The BLAS limit is process-wide (threadpoolctl): the first
+    block to open sets it, the last to close lifts it.
     """
-    global _active, _blas_limit
+    global _active, _blas_limit, _outer
     if n_threads is None:
         yield
         return
-    saved = torch.get_num_threads()
+    depth = getattr(_local, "depth", 0)
+    # Also initialises a fresh thread's setting (from torch's default), which
+    # torch otherwise does on its first parallel operation, undoing ours.
+    current = torch.get_num_threads()
     with _lock:
         if _active == 0:
+            # Read before the BLAS limit: with a shared OpenMP runtime,
+            # limiting BLAS can move the calling thread's setting.
+            _outer = torch.get_num_threads()
             _blas_limit = _limit_blas(n_threads)
         _active += 1
-    # torch's setting is set after the BLAS limit is applied and restored
-    # after it is lifted: with a shared OpenMP runtime, limiting BLAS can
-    # move the calling thread's setting.
-    torch.set_num_threads(min(n_threads, saved))
+        saved = current if depth else _outer
+    _local.depth = depth + 1
     try:
+        torch.set_num_threads(min(n_threads, saved))
         yield
     finally:
+        _local.depth = depth
         try:
             with _lock:
                 _active -= 1
@@ -81,6 +96,7 @@ def intra_op_threads(n_threads):
                     finally:
                         _blas_limit = None
         finally:
+            # After the BLAS limit is lifted, for the same reason.
             torch.set_num_threads(saved)
 
 

@@ -134,10 +134,17 @@ def test_a_thread_that_leaves_first_gets_its_own_setting_back(two_threads):
     entered, release, seen = threading.Event(), threading.Event(), {}
 
     def other():
+        # A fresh thread: it copies torch's default, lowered by the main
+        # thread's open block, on its first parallel operation.
         with intra_op_threads(1):
             entered.set()
             release.wait(timeout=10)
             seen["inside"] = torch.get_num_threads()
+        seen["after"] = torch.get_num_threads()
+
+    def fresh():
+        torch.ones(4).sum()
+        seen["a new thread afterwards"] = torch.get_num_threads()
 
     worker = threading.Thread(target=other, daemon=True)
     try:
@@ -151,6 +158,13 @@ def test_a_thread_that_leaves_first_gets_its_own_setting_back(two_threads):
         worker.join(timeout=10)
     assert after_leaving == 2
     assert seen["inside"] == 1
+    # Closing last, the worker must not leave the lowered value behind, in
+    # itself or in the default later threads copy.
+    assert seen["after"] == 2
+    later = threading.Thread(target=fresh, daemon=True)
+    later.start()
+    later.join(timeout=10)
+    assert seen["a new thread afterwards"] == 2
     assert torch.get_num_threads() == 2
 
 
