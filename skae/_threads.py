@@ -12,17 +12,15 @@ covariance took 0.1 s against 0.3 ms on one, so small fits limit BLAS to
 one thread too (through threadpoolctl, scikit-learn's own tool).
 
 torch's setting belongs to the calling thread (OpenMP keeps one per
-thread), so each fit lowers its own thread's; fits running at once in
-threads each get the count they asked for, whichever starts or ends first,
-and each thread (and the default new threads copy) ends at the setting the
-first of them found. The BLAS limit is process-wide for the pthreads
-OpenBLAS numpy ships (an OpenMP-built BLAS keeps a count per thread, and
-only the first fit's thread is limited there): the first fit to start sets
-it, the last to end lifts it, under a lock. The thread count is chosen from the
-network's size alone, never from the machine's load: beyond small batches
-a fit's result depends, in the last bits, on it (a reduction split across
-threads sums in another order), and a seeded fit must give the same result
-every time on the same machine.
+thread), so a fit lowers and restores its own thread's, and fits running at
+once in threads each get the count they asked for, whichever starts or
+ends first; the default a new thread copies is left as it was. numpy's
+BLAS is limited in the main thread only (OpenBLAS ignores counts set from
+other threads once the main thread has set one). The thread count is
+chosen from the network's size alone, never from the machine's load:
+beyond small batches a fit's result depends, in the last bits, on it (a
+reduction split across threads sums in another order), and a seeded fit
+must give the same result every time on the same machine.
 """
 
 import threading
@@ -38,9 +36,6 @@ SMALL_WORK = 200_000
 
 _lock = threading.Lock()
 _local = threading.local()  # each thread's depth of nested blocks
-_active = 0
-_outer = None  # torch's setting when the first open block began
-_blas_limit = None
 _controller = None
 
 
@@ -52,52 +47,63 @@ def _limit_blas(n_threads):
     return _controller.limit(limits=n_threads, user_api="blas")
 
 
+def _in_new_thread(function):
+    """Return ``function()`` run in a new thread: what a new thread sees and sets."""
+    result = []
+    thread = threading.Thread(target=lambda: result.append(function()))
+    thread.start()
+    thread.join()
+    return result[0]
+
+
+def _set_own_threads(n_threads):
+    """Set the calling thread's torch setting only.
+
+    ``torch.set_num_threads`` also writes the default a new thread copies on
+    its first parallel operation; a thread started during a fit would copy
+    the fit's lowered count and keep it. So the default is read and put
+    back from new threads (a fraction of a millisecond).
+    """
+    default = _in_new_thread(torch.get_num_threads)
+    torch.set_num_threads(n_threads)
+    if default != n_threads:
+        _in_new_thread(lambda: torch.set_num_threads(default))
+
+
 @contextmanager
 def intra_op_threads(n_threads):
     """Run the block with ``n_threads`` torch and BLAS threads, or as it is for None.
 
-    Only ever lowers torch's setting. That setting is per thread, but
-    ``torch.set_num_threads`` also writes the default a thread copies on its
-    first parallel operation, so a thread entering while another's block is
-    open would read (and later restore) the lowered value. So the first
-    block to open records the setting it found, and every thread's
-    outermost block restores that one; a nested block restores its own
-    thread's. The BLAS limit is process-wide (threadpoolctl): the first
-    block to open sets it, the last to close lifts it.
+    Only ever lowers the calling thread's torch setting, and restores it
+    when the block ends; other threads, and the default new threads copy,
+    keep theirs. BLAS is limited only in the main thread's outermost block:
+    OpenBLAS (numpy's) ignores a thread count set from another thread once
+    the main thread has set one, so a limit lifted elsewhere would stay.
     """
-    global _active, _blas_limit, _outer
     if n_threads is None:
         yield
         return
     depth = getattr(_local, "depth", 0)
-    # Also initialises a fresh thread's setting (from torch's default), which
-    # torch otherwise does on its first parallel operation, undoing ours.
-    current = torch.get_num_threads()
+    limit_blas = depth == 0 and threading.current_thread() is threading.main_thread()
     with _lock:
-        if _active == 0:
-            # Read before the BLAS limit: with a shared OpenMP runtime,
-            # limiting BLAS can move the calling thread's setting.
-            _outer = torch.get_num_threads()
-            _blas_limit = _limit_blas(n_threads)
-        _active += 1
-        saved = current if depth else _outer
+        # Reading it also initialises a fresh thread's setting, which torch
+        # otherwise does on its first parallel operation, undoing ours.
+        saved = torch.get_num_threads()
+        # The BLAS limit goes first: with a shared OpenMP runtime, limiting
+        # BLAS can move the calling thread's torch setting.
+        blas_limit = _limit_blas(n_threads) if limit_blas else None
+        _set_own_threads(min(n_threads, saved))
     _local.depth = depth + 1
     try:
-        torch.set_num_threads(min(n_threads, saved))
         yield
     finally:
         _local.depth = depth
-        try:
-            with _lock:
-                _active -= 1
-                if _active == 0:
-                    try:
-                        _blas_limit.restore_original_limits()
-                    finally:
-                        _blas_limit = None
-        finally:
-            # After the BLAS limit is lifted, for the same reason.
-            torch.set_num_threads(saved)
+        with _lock:
+            try:
+                if blas_limit is not None:
+                    blas_limit.restore_original_limits()
+            finally:
+                _set_own_threads(saved)
 
 
 def dense_work_per_row(n_features, hidden_layer_sizes, n_components):

@@ -188,3 +188,79 @@ def test_a_block_entered_while_another_is_open_lowers_its_own_thread(two_threads
         assert torch.get_num_threads() == 1
     assert seen == {"before": 2, "inside": 1, "after": 2}
     assert torch.get_num_threads() == 2
+
+
+def _in_thread(function):
+    result = []
+    thread = threading.Thread(target=lambda: result.append(function()), daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    return result[0]
+
+
+def test_a_thread_started_during_a_block_gets_torchs_default(two_threads):
+    # torch.set_num_threads also writes the default new threads copy: a
+    # thread started during a small fit used to copy its 1 and keep it (a
+    # seeded large fit there then ended a few ulps from the same fit
+    # elsewhere).
+    def first_count():
+        torch.ones(4).sum()
+        return torch.get_num_threads()
+
+    with intra_op_threads(1):
+        assert torch.get_num_threads() == 1
+        assert _in_thread(first_count) == 2
+    assert _in_thread(first_count) == 2
+
+
+def test_a_thread_at_one_thread_does_not_lower_the_others(two_threads):
+    opened, release = threading.Event(), threading.Event()
+
+    def worker():
+        torch.set_num_threads(1)  # this thread's own choice
+        with intra_op_threads(1):
+            opened.set()
+            release.wait(timeout=10)
+        return torch.get_num_threads()
+
+    torch.set_num_threads(2)
+    result = []
+    thread = threading.Thread(target=lambda: result.append(worker()), daemon=True)
+    thread.start()
+    try:
+        assert opened.wait(timeout=10)
+        torch.set_num_threads(2)  # the worker's choice also wrote the default
+        with intra_op_threads(1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        release.set()
+        thread.join(timeout=10)
+    assert result == [1]
+    assert torch.get_num_threads() == 2
+
+
+def test_blas_is_limited_in_the_main_thread_only():
+    # OpenBLAS ignores a count set from another thread once the main thread
+    # has set one: when a worker's fit ended after the main thread's and
+    # lifted the limit, BLAS stayed at one thread for good.
+    with threadpool_limits(limits=2, user_api="blas"):
+        if not _blas_threads():
+            pytest.skip("no BLAS library threadpoolctl can see")
+        entered, release = threading.Event(), threading.Event()
+
+        def worker():
+            with intra_op_threads(1):
+                entered.set()
+                release.wait(timeout=10)
+
+        thread = threading.Thread(target=worker, daemon=True)
+        try:
+            with intra_op_threads(1):
+                assert _blas_threads() == {1}
+                thread.start()
+                assert entered.wait(timeout=10)
+        finally:
+            release.set()
+            thread.join(timeout=10)
+        assert _blas_threads() == {2}
