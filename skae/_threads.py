@@ -23,6 +23,7 @@ reduction split across threads sums in another order), and a seeded fit
 must give the same result every time on the same machine.
 """
 
+import os
 import threading
 from contextlib import contextmanager
 
@@ -85,25 +86,40 @@ def intra_op_threads(n_threads):
         return
     depth = getattr(_local, "depth", 0)
     limit_blas = depth == 0 and threading.current_thread() is threading.main_thread()
-    with _lock:
-        # Reading it also initialises a fresh thread's setting, which torch
-        # otherwise does on its first parallel operation, undoing ours.
-        saved = torch.get_num_threads()
-        # The BLAS limit goes first: with a shared OpenMP runtime, limiting
-        # BLAS can move the calling thread's torch setting.
-        blas_limit = _limit_blas(n_threads) if limit_blas else None
-        _set_own_threads(min(n_threads, saved))
-    _local.depth = depth + 1
+    saved = blas_limit = None
     try:
+        with _lock:
+            # Reading it also initialises a fresh thread's setting, which
+            # torch otherwise does on its first parallel operation, undoing
+            # ours.
+            saved = torch.get_num_threads()
+            # The BLAS limit goes first: with a shared OpenMP runtime,
+            # limiting BLAS can move the calling thread's torch setting.
+            if limit_blas:
+                blas_limit = _limit_blas(n_threads)
+            _set_own_threads(min(n_threads, saved))
+        _local.depth = depth + 1
         yield
     finally:
+        # Also when the setup itself was interrupted (a Ctrl-C there).
         _local.depth = depth
-        with _lock:
-            try:
-                if blas_limit is not None:
-                    blas_limit.restore_original_limits()
-            finally:
-                _set_own_threads(saved)
+        if saved is not None:
+            with _lock:
+                try:
+                    if blas_limit is not None:
+                        blas_limit.restore_original_limits()
+                finally:
+                    _set_own_threads(saved)
+
+
+def _new_lock_in_child():
+    """Give a forked child its own lock: another thread may hold the parent's."""
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def dense_work_per_row(n_features, hidden_layer_sizes, n_components):

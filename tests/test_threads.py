@@ -1,6 +1,9 @@
 """The thread policy: small dense fits run on one torch thread, safely."""
 
+import os
+import signal
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -9,6 +12,7 @@ from numpy.testing import assert_array_equal
 from skorch.callbacks import Callback
 from threadpoolctl import threadpool_info, threadpool_limits
 
+import skae._threads
 from skae import AutoEncoderTransformer
 from skae._threads import SMALL_WORK, dense_work_per_row, intra_op_threads
 
@@ -264,3 +268,53 @@ def test_blas_is_limited_in_the_main_thread_only():
             release.set()
             thread.join(timeout=10)
         assert _blas_threads() == {2}
+
+
+def test_an_interrupted_setup_leaves_nothing_lowered(two_threads, monkeypatch):
+    # A Ctrl-C landing while a block lowers the setting (about 0.3 ms) left
+    # the session on one torch thread and one BLAS thread for good.
+    real = skae._threads._set_own_threads
+    calls = []
+
+    def interrupted_once(n_threads):
+        calls.append(n_threads)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        real(n_threads)
+
+    monkeypatch.setattr(skae._threads, "_set_own_threads", interrupted_once)
+    with threadpool_limits(limits=2, user_api="blas"):
+        blas = _blas_threads()
+        with pytest.raises(KeyboardInterrupt), intra_op_threads(1):
+            pass
+        assert _blas_threads() == blas
+    assert calls == [1, 2]
+    assert torch.get_num_threads() == 2
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork is POSIX only")
+def test_a_child_forked_while_another_thread_holds_the_lock_can_fit():
+    # The lock is held for about 0.3 ms at each end of every fit; a child
+    # forked then inherited it held and its first fit never returned.
+    skae._threads._lock.acquire()
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child
+            try:
+                with intra_op_threads(1):
+                    pass
+            finally:
+                os._exit(0)
+    finally:
+        skae._threads._lock.release()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        finished, status = os.waitpid(pid, os.WNOHANG)
+        if finished:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the forked child's block did not return")
+    assert os.waitstatus_to_exitcode(status) == 0
