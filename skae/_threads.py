@@ -14,7 +14,8 @@ one thread too (through threadpoolctl, scikit-learn's own tool).
 torch's setting belongs to the calling thread (OpenMP keeps one per
 thread), so a fit lowers and restores its own thread's, and fits running at
 once in threads each get the count they asked for, whichever starts or
-ends first; the default a new thread copies is left as it was. numpy's
+ends first; the default a new thread copies is left as it was (but for
+the fraction of a millisecond while a fit sets its own). numpy's
 BLAS is limited in the main thread only (OpenBLAS ignores counts set from
 other threads once the main thread has set one). The thread count is
 chosen from the network's size alone, never from the machine's load:
