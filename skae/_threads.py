@@ -87,7 +87,8 @@ def intra_op_threads(n_threads):
         return
     depth = getattr(_local, "depth", 0)
     limit_blas = depth == 0 and threading.current_thread() is threading.main_thread()
-    saved = blas_limit = None
+    lowered = False
+    blas_limit = None
     try:
         with _lock:
             # Reading it also initialises a fresh thread's setting, which
@@ -98,19 +99,24 @@ def intra_op_threads(n_threads):
             # limiting BLAS can move the calling thread's torch setting.
             if limit_blas:
                 blas_limit = _limit_blas(n_threads)
-            _set_own_threads(min(n_threads, saved))
+            # A thread already at n_threads or fewer (a nested block, a
+            # joblib worker) needs neither the change nor its undoing.
+            lowered = n_threads < saved
+            if lowered:
+                _set_own_threads(n_threads)
         _local.depth = depth + 1
         yield
     finally:
         # Also when the setup itself was interrupted (a Ctrl-C there).
         _local.depth = depth
-        if saved is not None:
+        if lowered or blas_limit is not None:
             with _lock:
                 try:
                     if blas_limit is not None:
                         blas_limit.restore_original_limits()
                 finally:
-                    _set_own_threads(saved)
+                    if lowered:
+                        _set_own_threads(saved)
 
 
 def _new_lock_in_child():
