@@ -131,6 +131,21 @@ def test_intra_op_threads_only_lowers_and_nests():
     assert torch.get_num_threads() == before
 
 
+def _in_thread(function):
+    """Return ``function()`` run in a new thread."""
+    result = []
+    thread = threading.Thread(target=lambda: result.append(function()), daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    return result[0]
+
+
+def _first_count():
+    """torch's thread count in a thread after its first parallel operation."""
+    torch.ones(4).sum()
+    return torch.get_num_threads()
+
+
 def test_a_thread_that_leaves_first_gets_its_own_setting_back(two_threads):
     # torch's setting is per thread: when the thread that lowered it left
     # before another fit's thread, it used to stay at 1 for good.
@@ -145,10 +160,6 @@ def test_a_thread_that_leaves_first_gets_its_own_setting_back(two_threads):
             release.wait(timeout=10)
             seen["inside"] = torch.get_num_threads()
         seen["after"] = torch.get_num_threads()
-
-    def fresh():
-        torch.ones(4).sum()
-        seen["a new thread afterwards"] = torch.get_num_threads()
 
     worker = threading.Thread(target=other, daemon=True)
     try:
@@ -165,10 +176,7 @@ def test_a_thread_that_leaves_first_gets_its_own_setting_back(two_threads):
     # Closing last, the worker must not leave the lowered value behind, in
     # itself or in the default later threads copy.
     assert seen["after"] == 2
-    later = threading.Thread(target=fresh, daemon=True)
-    later.start()
-    later.join(timeout=10)
-    assert seen["a new thread afterwards"] == 2
+    assert _in_thread(_first_count) == 2  # a new thread afterwards
     assert torch.get_num_threads() == 2
 
 
@@ -194,27 +202,15 @@ def test_a_block_entered_while_another_is_open_lowers_its_own_thread(two_threads
     assert torch.get_num_threads() == 2
 
 
-def _in_thread(function):
-    result = []
-    thread = threading.Thread(target=lambda: result.append(function()), daemon=True)
-    thread.start()
-    thread.join(timeout=10)
-    return result[0]
-
-
 def test_a_thread_started_during_a_block_gets_torchs_default(two_threads):
     # torch.set_num_threads also writes the default new threads copy: a
     # thread started during a small fit used to copy its 1 and keep it (a
     # seeded large fit there then ended a few ulps from the same fit
     # elsewhere).
-    def first_count():
-        torch.ones(4).sum()
-        return torch.get_num_threads()
-
     with intra_op_threads(1):
         assert torch.get_num_threads() == 1
-        assert _in_thread(first_count) == 2
-    assert _in_thread(first_count) == 2
+        assert _in_thread(_first_count) == 2
+    assert _in_thread(_first_count) == 2
 
 
 def test_a_thread_at_one_thread_does_not_lower_the_others(two_threads):
